@@ -1,0 +1,58 @@
+# Conciergerie: `make run` serves the whole stack, `make test` runs every test.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-stamp
+MANAGE := $(PY) manage.py
+# Commands that need no real configuration run with the test settings.
+MANAGE_OFFLINE := DJANGO_SETTINGS_MODULE=conciergerie.settings_test $(PY) manage.py
+
+.PHONY: run test install services system-deps database messages lint check clean help
+
+help:
+	@echo "make run    - install, start PostgreSQL and Redis, migrate, seed demo data, serve on http://127.0.0.1:8000"
+	@echo "make test   - the same set-up, then lint, checks and the whole test suite"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	$(PY) scripts/make_env.py
+
+services:
+	@scripts/services.sh
+
+system-deps:
+	@scripts/system-deps.sh
+
+messages: install
+	@$(MANAGE_OFFLINE) compilemessages --ignore='.venv' -v 0
+
+database: install services .env
+	$(MANAGE) ensure_database
+	$(MANAGE) migrate --noinput -v 0
+
+run: system-deps database messages
+	$(MANAGE) seed_demo
+	$(MANAGE) collectstatic --noinput -v 0
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: install services
+	$(MANAGE_OFFLINE) check
+	$(MANAGE_OFFLINE) makemigrations --check --dry-run
+
+test: install system-deps services messages lint check
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles var

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from . import health, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("accounts/", include("allauth.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/v1/", include("conciergerie.api_urls")),
+    path("patients/", include("patients.urls")),
+    path("specialists/", include("specialists.urls")),
+    path("appointments/", include("appointments.urls")),
+    path("teleconsultations/", include("teleconsult.urls")),
+    path("billing/", include("billing.urls")),
+    path("reimbursements/", include("reimbursements.urls")),
+]

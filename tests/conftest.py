@@ -1,0 +1,83 @@
+"""Personas and clients shared by every test."""
+
+import pytest
+from django_otp import DEVICE_ID_SESSION_KEY
+from oauth2_provider.models import AccessToken
+from rest_framework.test import APIClient
+
+from conciergerie.accounts.roles import Role
+from tests.factories import ApplicationFactory, TOTPDeviceFactory, UserFactory
+
+
+@pytest.fixture
+def patient_user(db):
+    return UserFactory(email="camille.petit@example.fr", role=Role.PATIENT)
+
+
+@pytest.fixture
+def other_patient_user(db):
+    return UserFactory(email="lucas.moreau@example.fr", role=Role.PATIENT)
+
+
+@pytest.fixture
+def practitioner_user(db):
+    return UserFactory(email="dr.leroy@example.fr", role=Role.PRACTITIONER)
+
+
+@pytest.fixture
+def adviser(db):
+    return UserFactory(email="adviser@example.fr", role=Role.MEDICAL_ADVISER)
+
+
+@pytest.fixture
+def coordinator(db):
+    return UserFactory(email="coordinator@example.fr", role=Role.CARE_COORDINATOR)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(email="manager@example.fr", role=Role.MANAGER)
+
+
+@pytest.fixture
+def partner_client(db):
+    """A partner clinic's OAuth2 application (client credentials)."""
+    return ApplicationFactory(name="Clinique du Parc")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def partner_token():
+    """Issue an access token for an application with the given scopes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    def issue(application, scopes: str) -> AccessToken:
+        return AccessToken.objects.create(
+            application=application,
+            token=f"token-{application.pk}-{scopes.replace(' ', '-')}",
+            scope=scopes,
+            expires=timezone.now() + timedelta(hours=1),
+        )
+
+    return issue
+
+
+@pytest.fixture
+def staff_client(client):
+    """Log a staff member into the back-office with a verified second factor."""
+
+    def login(user):
+        device = user.totpdevice_set.first() or TOTPDeviceFactory(user=user)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    return login
