@@ -8,11 +8,13 @@ MANAGE := $(PY) manage.py
 # Commands that need no real configuration run with the test settings.
 MANAGE_OFFLINE := DJANGO_SETTINGS_MODULE=conciergerie.settings_test $(PY) manage.py
 
-.PHONY: run test install services system-deps database messages lint check clean help
+.PHONY: run test proof bench install services system-deps database messages lint check clean help
 
 help:
 	@echo "make run    - install, start PostgreSQL and Redis, migrate, seed demo data, serve on http://127.0.0.1:8000"
 	@echo "make test   - the same set-up, then lint, checks and the whole test suite"
+	@echo "make proof  - the full-size proofs (reliability, fuzzing): long"
+	@echo "make bench  - the benchmarks of bench/, with ratios against a baseline"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -53,6 +55,12 @@ check: install services
 
 test: install system-deps services messages lint check
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+proof: install system-deps services messages
+	$(VENV)/bin/pytest -q -m proof --proof $(PYTEST_ARGS)
+
+bench: install services messages
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) staticfiles var

@@ -241,7 +241,7 @@ if not FIELD_ENCRYPTION_KEYS:
             'print(Fernet.generate_key().decode())"`.'
         )
     # Development only: a fixed key so that demo data survives restarts.
-    FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="]
+    FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1wcm9kdWN0aW9uISE="]
 
 # --- Email and SMS ----------------------------------------------------------------
 vars().update(env.email("EMAIL_URL", default="consolemail://"))

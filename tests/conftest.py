@@ -81,3 +81,37 @@ def staff_client(client):
         return client
 
     return login
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--proof",
+        action="store_true",
+        default=False,
+        help="Run the full-size proofs (thousands of messages, fuzzing, load).",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "proof: a full-size proof, run by `make proof` only"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--proof"):
+        return
+    skip = pytest.mark.skip(reason="full-size proof: run with `make proof`")
+    for item in items:
+        if "proof" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def proof_scale(request):
+    """Pick the bounded size in `make test`, the full size in `make proof`."""
+
+    def scale(bounded: int, full: int) -> int:
+        return full if request.config.getoption("--proof") else bounded
+
+    return scale
