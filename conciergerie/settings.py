@@ -262,6 +262,31 @@ SERVICE_NAME = env("SERVICE_NAME", default="Conciergerie")
 SERVICE_PHONE = env("SERVICE_PHONE", default="+33 1 00 00 00 00")
 SERVICE_EMAIL = env("SERVICE_EMAIL", default="bonjour@conciergerie.local")
 
+# --- The seller on invoices (French mandatory mentions, Factur-X) ----------------
+SELLER_LEGAL_NAME = env("SELLER_LEGAL_NAME", default="Conciergerie Médicale SAS")
+SELLER_LEGAL_FORM = env("SELLER_LEGAL_FORM", default="SAS au capital de 10 000 €")
+SELLER_ADDRESS = env("SELLER_ADDRESS", default="12 rue de la Santé")
+SELLER_POSTAL_CODE = env("SELLER_POSTAL_CODE", default="75013")
+SELLER_CITY = env("SELLER_CITY", default="Paris")
+SELLER_COUNTRY = env("SELLER_COUNTRY", default="FR")
+SELLER_SIRET = env("SELLER_SIRET", default="90123456700013")
+SELLER_VAT_NUMBER = env("SELLER_VAT_NUMBER", default="FR15901234567")
+SELLER_RCS = env("SELLER_RCS", default="RCS Paris 901 234 567")
+SELLER_IBAN = env("SELLER_IBAN", default="")
+SELLER_BIC = env("SELLER_BIC", default="")
+# Days between issue and due date (at most 60 days between businesses).
+INVOICE_PAYMENT_TERMS_DAYS = env.int("INVOICE_PAYMENT_TERMS_DAYS", default=30)
+# Late-payment penalty rate, in percent a year (at least three times the legal
+# interest rate; business practice quotes the ECB rate plus 10 points). Amounts
+# stay strings here: billing reads them as Decimal, never as floats.
+INVOICE_LATE_PENALTY_RATE = env("INVOICE_LATE_PENALTY_RATE", default="12.15")
+# Fixed recovery indemnity owed by business customers paying late (Code de
+# commerce, art. D441-5).
+INVOICE_RECOVERY_INDEMNITY = env("INVOICE_RECOVERY_INDEMNITY", default="40.00")
+# Overdue reminders, in days after the due date; each stage is sent once.
+INVOICE_REMINDER_DAYS = env.list("INVOICE_REMINDER_DAYS", cast=int, default=[1, 15, 30])
+QUOTE_VALIDITY_DAYS = env.int("QUOTE_VALIDITY_DAYS", default=30)
+
 # --- API --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -372,6 +397,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clear-expired-sessions": {
         "task": "conciergerie.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "billing-process-overdue-invoices": {
+        "task": "billing.tasks.process_overdue_invoices",
+        "schedule": crontab(minute=5, hour=8),
     },
 }
 
