@@ -105,10 +105,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        if isinstance(detail, list):
-            detail = {"non_field_errors": detail}
-        fields = _field_errors(detail)
+        errors = exc.detail
+        if not isinstance(errors, dict):
+            errors = {"non_field_errors": errors}
+        fields = _field_errors(errors)
         non_field = fields.get("non_field_errors", [])
         code = non_field[0]["code"] if non_field else "invalid"
         message = non_field[0]["message"] if non_field else _("Invalid input.")
@@ -125,4 +125,5 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
-    fields = serializers.DictField(required=False)
+    # The metaclass moves declared fields aside, so this does not shadow `.fields`.
+    fields = serializers.DictField(required=False)  # type: ignore[assignment]

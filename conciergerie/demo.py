@@ -1,6 +1,7 @@
 """Demo data for the kernel: one staff member per role, with known logins."""
 
 from django.conf import settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conciergerie.accounts.models import User
 from conciergerie.accounts.roles import Role
@@ -26,7 +27,7 @@ def seed(*, stdout) -> None:
             first_name=first_name,
             last_name=last_name,
         )
-        if not user.totpdevice_set.exists():
+        if not TOTPDevice.objects.filter(user=user).exists():
             enrol_totp_device(user=user, name="Demo", key=DEMO_TOTP_KEY)
     admin, created = User.objects.get_or_create(
         email="admin@conciergerie.local",
@@ -37,7 +38,7 @@ def seed(*, stdout) -> None:
         admin.save(update_fields=["password"])
         enrol_totp_device(user=admin, name="Demo", key=DEMO_TOTP_KEY)
 
-    device = admin.totpdevice_set.first()
+    device = TOTPDevice.objects.filter(user=admin).first()
     stdout.write(f"Demo back-office logins (password: {DEMO_PASSWORD}):")
     for email, role, *_names in DEMO_STAFF:
         stdout.write(f"  {role:<18} {email}")

@@ -4,6 +4,7 @@ import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 
 class Command(BaseCommand):
@@ -12,13 +13,18 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         db = settings.DATABASES["default"]
         params = {
-            "host": db.get("HOST") or None,
-            "port": db.get("PORT") or None,
-            "user": db.get("USER") or None,
-            "password": db.get("PASSWORD") or None,
+            key: str(db[name])
+            for key, name in [
+                ("host", "HOST"),
+                ("port", "PORT"),
+                ("user", "USER"),
+                ("password", "PASSWORD"),
+            ]
+            if db.get(name)
         }
         try:
-            with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+            conninfo = make_conninfo(dbname="postgres", **params)
+            with psycopg.connect(conninfo, autocommit=True) as conn:
                 exists = conn.execute(
                     "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
                 ).fetchone()
