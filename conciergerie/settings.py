@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "simple_history",
     "phonenumber_field",
     "csp",
+    "axes",
     # the shared kernel, then the apps, bottom to top
     "conciergerie",
     "conciergerie.accounts",
@@ -95,6 +96,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: it turns lock-outs into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "conciergerie.urls"
@@ -159,6 +162,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # --- Accounts and authentication ------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "conciergerie.accounts.security.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -190,10 +194,25 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Conciergerie] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "conciergerie.accounts.adapters.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = False
+# Per-account lock-outs are django-axes' job (below); allauth keeps a burst limit
+# per address only, so that nobody can block a patient's account from elsewhere.
+ACCOUNT_RATE_LIMITS = {"login_failed": "30/m/ip"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Conciergerie"
 
 OTP_TOTP_ISSUER = "Conciergerie (back-office)"
+
+# Login throttling: at most 10 failures per (account, address), lifted after 15
+# minutes; never a permanent lock-out.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "conciergerie.accounts.security.login_identifier"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_VERBOSE = False
 
 # Session lifetimes: staff handle many patients' files, so they are signed out
 # sooner than patients (idle and absolute limits, enforced per request).
@@ -242,6 +261,14 @@ if not FIELD_ENCRYPTION_KEYS:
         )
     # Development only: a fixed key so that demo data survives restarts.
     FIELD_ENCRYPTION_KEYS = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1wcm9kdWN0aW9uISE="]
+# The privacy notice patients consent to; a new version is shown to them again.
+PRIVACY_NOTICE_VERSION = env("PRIVACY_NOTICE_VERSION", default="2026-01")
+# Medical records are kept this long after the last activity, then purged.
+MEDICAL_RECORD_RETENTION_YEARS = env.int("MEDICAL_RECORD_RETENTION_YEARS", default=20)
+# Largest medical document accepted, in bytes.
+DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=20 * 1024**2)
+# How long a "break the glass" access to a file outside one's assignment lasts.
+BREAK_GLASS_MINUTES = env.int("BREAK_GLASS_MINUTES", default=240)
 
 # --- Email and SMS ----------------------------------------------------------------
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
@@ -256,6 +283,29 @@ SMS_SENDER = env("SMS_SENDER", default="CONCIERGE")
 SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default="") or str(BASE_DIR / "var" / "sms")
+# Longest SMS accepted, in segments (a reminder with its links fits in two).
+NOTIFICATIONS_SMS_MAX_SEGMENTS = env.int("NOTIFICATIONS_SMS_MAX_SEGMENTS", default=2)
+# Shared secret signing the SMS provider's delivery reports (HMAC-SHA256).
+SMS_CALLBACK_SECRET = env("SMS_CALLBACK_SECRET", default="")
+
+# --- Outbox (conciergerie.notifications; see docs/notifications.md) -------------
+# Attempts before a transiently failing message is given up and shown as failed.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# Backoff: base x 2^(attempt-1) seconds, capped, plus up to 25% jitter.
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int(
+    "NOTIFICATIONS_RETRY_BASE_SECONDS", default=60
+)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.int(
+    "NOTIFICATIONS_RETRY_MAX_SECONDS", default=6 * 3600
+)
+# A row `sending` for longer than this belongs to a dead worker and is sent again
+# (same idempotency key); keep it above the send task's time limit (90 s).
+NOTIFICATIONS_CLAIM_TIMEOUT = env.int("NOTIFICATIONS_CLAIM_TIMEOUT", default=180)
+# A row `queued` for longer than this lost its task (Redis restarted): re-enqueued.
+NOTIFICATIONS_QUEUE_TIMEOUT = env.int("NOTIFICATIONS_QUEUE_TIMEOUT", default=600)
+# Rows enqueued per transaction by the sweep, and how often the sweep runs.
+NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=500)
+NOTIFICATIONS_SWEEP_SECONDS = env.int("NOTIFICATIONS_SWEEP_SECONDS", default=30)
 
 # --- The service's identity (invoices, emails, emergency banner) -----------------
 SERVICE_NAME = env("SERVICE_NAME", default="Conciergerie")
@@ -309,7 +359,7 @@ REST_FRAMEWORK = {
         "user": env("API_THROTTLE_USER", default="1200/min"),
     },
     "EXCEPTION_HANDLER": "conciergerie.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "conciergerie.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -394,9 +444,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every periodic task of the project, in one place.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "notifications-sweep-outbox": {
+        "task": "conciergerie.notifications.tasks.sweep_outbox",
+        "schedule": timedelta(seconds=NOTIFICATIONS_SWEEP_SECONDS),
+    },
     "clear-expired-sessions": {
         "task": "conciergerie.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "patients-purge-expired-medical-records": {
+        "task": "patients.tasks.purge_expired_medical_records",
+        "schedule": crontab(minute=40, hour=3),
     },
     "billing-process-overdue-invoices": {
         "task": "billing.tasks.process_overdue_invoices",
@@ -450,5 +508,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django_redis": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
     },
 }

@@ -9,6 +9,16 @@ from conciergerie.accounts.roles import Role
 from tests.factories import ApplicationFactory, TOTPDeviceFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and throttles live in the cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def patient_user(db):
     return UserFactory(email="camille.petit@example.fr", role=Role.PATIENT)

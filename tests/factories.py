@@ -1,6 +1,7 @@
 """Factories of the shared kernel; each app's folder under tests/ holds its own."""
 
 import factory
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider.models import Application
@@ -32,6 +33,14 @@ class UserFactory(factory.django.DjangoModelFactory):
         if role in STAFF_ROLES and not obj.is_staff:
             obj.is_staff = True
             obj.save(update_fields=["is_staff"])
+
+    @factory.post_generation
+    def verified_email(obj, create, extracted, **kwargs):
+        """Users can sign in to the portal: their address is verified (allauth)."""
+        if create and extracted is not False:
+            EmailAddress.objects.get_or_create(
+                user=obj, email=obj.email, defaults={"verified": True, "primary": True}
+            )
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):
