@@ -51,21 +51,34 @@ def _within_one_edit(a: str, b: str) -> bool:
     return edits + (len(b) - j) <= 1
 
 
+TYPO_MIN_LENGTH = 6  # shorter words forgive no typo: "annee" is not "apnee"
+
+
 @lru_cache(maxsize=65536)
 def _token_matches(token: str, term: str) -> bool:
-    """`term*` matches by prefix (a stem); long terms forgive one typo."""
+    """`term*` matches by prefix (a stem); long terms forgive one typo.
+
+    A typo is never assumed on the first letter, where people rarely make one and
+    where most false friends differ ("soeur"/"coeur", "gonfle"/"ronfle").
+    """
     if term.endswith("*"):
         stem = term[:-1]
         if token.startswith(stem):
             return True
+        if len(stem) < TYPO_MIN_LENGTH or token[:1] != stem[:1]:
+            return False
         # A typo may add or drop a letter before the stem ends ("toracique").
-        return len(stem) >= 5 and any(
+        return any(
             _within_one_edit(token[:size], stem)
             for size in (len(stem) - 1, len(stem), len(stem) + 1)
         )
     if token == term:
         return True
-    return len(term) >= 5 and _within_one_edit(token, term)
+    return (
+        len(term) >= TYPO_MIN_LENGTH
+        and token[:1] == term[:1]
+        and _within_one_edit(token, term)
+    )
 
 
 MAX_GAP = 2  # words allowed between two words of a phrase ("mal à la poitrine")
@@ -103,6 +116,7 @@ NEGATIONS = frozenset(
 PAST_MARKERS = _phrases(
     "il y a ans",
     "il y a mois",
+    "il y a semaines",
     "an dernier",
     "annee derniere",
     "antecedent*",
@@ -126,6 +140,7 @@ class RedFlag:
     label: str
     advice: str
     phrases: tuple[tuple[str, ...], ...]
+    follow_up: str = ""  # the specialty that usually follows the emergency
 
 
 RED_FLAGS = (
@@ -149,6 +164,7 @@ RED_FLAGS = (
             "chest tight*",
             "heart attack",
         ),
+        follow_up="cardiology",
     ),
     RedFlag(
         "breathing",
@@ -156,6 +172,9 @@ RED_FLAGS = (
         _("Call 15 (or 112) now."),
         _phrases(
             "mal respir*",
+            "respire tres vite",
+            "creuse* cotes",
+            "tirage",
             "difficult* respir*",
             "plus respir*",
             "peine respir*",
@@ -196,7 +215,28 @@ RED_FLAGS = (
             "slurred speech",
             "stroke",
             "numb* one side",
+            "bras faible*",
+            "bras lourd*",
+            "jambe faible*",
+            "faiblesse* bras",
+            "faiblesse* jambe",
+            "plus bouger bras",
+            "plus bouger jambe",
+            "mots rien dire",
+            "paroles incoheren*",
+            "can t move arm",
+            "cannot move arm",
+            "arm weak*",
+            "speech slurred",
+            "sudden* weak*",
+            "engourdi* cote",
+            "engourdi* visage",
+            "vision double",
+            "sens plus main",
+            "sens plus bras",
+            "sens plus jambe",
         ),
+        follow_up="neurology",
     ),
     RedFlag(
         "bleeding",
@@ -228,6 +268,13 @@ RED_FLAGS = (
             "suicid*",
             "envie mourir",
             "veux mourir",
+            "veut mourir",
+            "vouloir mourir",
+            "scarifi*",
+            "automutil*",
+            "idees noires",
+            "pensees noires",
+            "lettre adieu",
             "en finir",
             "me tuer",
             "fin jours",
@@ -237,6 +284,24 @@ RED_FLAGS = (
             "want to die",
             "self harm",
         ),
+        follow_up="psychiatry",
+    ),
+    RedFlag(
+        "sudden_headache",
+        _("Sudden, violent headache"),
+        _("Call 15 (or 112) now."),
+        _phrases(
+            "mal tete brutal*",
+            "mal tete soudain*",
+            "cephalee* brutal*",
+            "pire mal tete",
+            "coup poignard tete",
+            "coup poignard crane",
+            "worst headache",
+            "sudden* severe headache",
+            "thunderclap",
+        ),
+        follow_up="neurology",
     ),
     RedFlag(
         "unconscious",
@@ -252,6 +317,8 @@ RED_FLAGS = (
             "unconscious",
             "fainted",
             "blackout",
+            "tout mou",
+            "bebe mou",
         ),
     ),
 )
@@ -263,8 +330,14 @@ class RedFlagMatch:
     words: str  # the patient's words that triggered it
 
 
+# Little words skipped when looking back for a negation ("pas du tout au suicide").
+FILLERS = frozenset({"du", "de", "d", "tout", "la", "le", "les", "l", "au", "aux", "a"})
+
+
 def _is_negated(tokens: list[str], start: int) -> bool:
-    return any(token in NEGATIONS for token in tokens[max(0, start - 3) : start])
+    """A negation among the three meaningful words before the match."""
+    before = [token for token in tokens[:start] if token not in FILLERS][-3:]
+    return any(token in NEGATIONS for token in before)
 
 
 def _is_past(tokens: list[str], sentence_text: str) -> bool:
@@ -442,6 +515,16 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("pacemaker", 5),
         ("heart", 3),
         ("cardiologist", 5),
+        ("chevilles gonfl*", 3),
+        ("oedeme*", 2),
+        ("malaise* effort", 3),
+        ("insuffisance cardiaque", 5),
+        ("fibrillation", 5),
+        ("valve", 3),
+        ("angine de poitrine", 5),
+        ("anticoagulant*", 3),
+        ("phlebite", 3),
+        ("varice*", 2),
         ("blood pressure", 3),
         ("chest pain*", 3),
     ),
@@ -469,6 +552,20 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("rash", 3),
         ("mole", 4),
         ("dermatologist", 5),
+        ("kyste*", 2),
+        ("vitiligo", 5),
+        ("taches blanches", 4),
+        ("tache brune", 4),
+        ("taches brunes", 4),
+        ("zona", 4),
+        ("brulure* soleil", 3),
+        ("coup de soleil", 3),
+        ("rosacee", 5),
+        ("couperose", 5),
+        ("alopecie", 5),
+        ("transpiration excessive", 4),
+        ("herpes", 3),
+        ("melanome", 5),
         ("itch*", 2),
         ("cicatrice*", 2),
     ),
@@ -492,12 +589,27 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("rectocolite", 5),
         ("ballonnement*", 3),
         ("hemorroide*", 3),
+        ("anus", 4),
+        ("selles", 3),
+        ("selles noires", 4),
+        ("vomi* sang", 4),
+        ("sang", 1),
         ("sang selles", 4),
         ("nausee*", 2),
         ("vomissement*", 2),
         ("stomach", 3),
         ("bowel", 3),
         ("colonoscopy", 5),
+        ("polype* colon", 5),
+        ("coeliaque", 5),
+        ("gluten", 3),
+        ("pancrea*", 4),
+        ("vesicule", 4),
+        ("calculs biliaires", 5),
+        ("cirrhose", 5),
+        ("transit", 3),
+        ("digerer", 3),
+        ("digere*", 3),
         ("abdominal", 3),
     ),
     "neurology": (
@@ -530,6 +642,16 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("tingling", 3),
         ("numbness", 3),
         ("numb", 3),
+        ("neuropathi*", 5),
+        ("absences", 3),
+        ("jambes sans repos", 5),
+        ("perte equilibre", 3),
+        ("commotion", 4),
+        ("trauma cranien", 4),
+        ("nevralgie*", 4),
+        ("dystonie", 5),
+        ("myasthenie", 5),
+        ("neuropathy", 5),
     ),
     "orthopaedics": (
         ("orthop*", 5),
@@ -566,6 +688,19 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("sport*", 1),
         ("kine*", 2),
         ("reeducation", 2),
+        ("scoliose", 5),
+        ("doigt*", 2),
+        ("clavicule", 4),
+        ("dorsal*", 2),
+        ("coude*", 3),
+        ("canal carpien", 4),
+        ("luxation", 4),
+        ("rupture", 2),
+        ("croise*", 2),
+        ("chirurgi* orthop*", 5),
+        ("pied* plat*", 4),
+        ("hallux", 5),
+        ("oignon pied", 4),
     ),
     "paediatrics": (
         ("pediatr*", 5),
@@ -622,10 +757,20 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("psychiatrist", 5),
         ("medication", 2),
         ("voices", 4),
+        ("sevrage", 4),
+        ("alcool*", 3),
+        ("addiction*", 4),
+        ("dependance*", 3),
+        ("cyclothymi*", 5),
+        ("euphori*", 3),
+        ("maniaque", 4),
+        ("paranoi*", 5),
+        ("hospitalise* psychiatr*", 5),
+        ("traitement", 1),
     ),
     "psychology": (
         ("psycholog*", 5),
-        ("psy", 3),
+        ("psy", 5),
         ("therapie*", 3),
         ("therapeute", 4),
         ("parler quelqu un", 4),
@@ -650,6 +795,16 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("talk to someone", 4),
         ("psychologist", 5),
         ("grief", 4),
+        ("cauchemar*", 3),
+        ("emdr", 5),
+        ("traumatisme", 3),
+        ("stress post traumatique", 4),
+        ("therapie familiale", 5),
+        ("therapie de couple", 5),
+        ("parentalite", 4),
+        ("timidite", 3),
+        ("estime de soi", 4),
+        ("en parler", 3),
     ),
     "gynaecology-obstetrics": (
         ("gyneco*", 5),
@@ -674,7 +829,6 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("sage femme", 4),
         ("accouchement", 4),
         ("pregnan*", 4),
-        ("periods", 2),
         ("my period", 3),
         ("gynaecologist", 5),
         ("gynecologist", 5),
@@ -682,6 +836,15 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("pertes vaginales", 4),
         ("vaginal*", 4),
         ("infection urinaire", 1),
+        ("fertilite", 4),
+        ("pma", 5),
+        ("fiv", 5),
+        ("ivg", 5),
+        ("kyste ovaire", 5),
+        ("col uterus", 5),
+        ("bouffees de chaleur", 4),
+        ("cycle*", 2),
+        ("mycose vaginale", 5),
     ),
     "ophthalmology": (
         ("ophtalmo*", 5),
@@ -710,6 +873,14 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("lasik", 5),
         ("laser yeux", 5),
         ("retine", 5),
+        ("louche*", 4),
+        ("mouches volantes", 5),
+        ("corps flottants", 5),
+        ("secheresse oculaire", 5),
+        ("dmla", 5),
+        ("orgelet", 5),
+        ("chalazion", 5),
+        ("daltoni*", 5),
     ),
     "ent": (
         ("orl", 5),
@@ -741,6 +912,15 @@ SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
         ("throat", 3),
         ("tinnitus", 5),
         ("snor*", 4),
+        ("odorat", 4),
+        ("polype* nez", 5),
+        ("nez bouche", 3),
+        ("cloison nasale", 5),
+        ("saignement* nez", 4),
+        ("yoyo*", 5),
+        ("aerateur*", 5),
+        ("deglutition", 4),
+        ("avaler", 2),
     ),
     "general-practice": (
         ("medecin generaliste", 5),
@@ -794,7 +974,12 @@ CHILD_CUES = _phrases(
     "toddler",
     "enfant",
 )
-_AGE = re.compile(r"\b(\d{1,2})\s*(ans|an|mois|years?|months?)\b")
+# "mon fils de 8 ans", "elle a 3 ans", "aged 4" but not "il y a 10 ans".
+_AGE = re.compile(
+    r"(?<!\by )\b(?:de|a|age de|agee? de|aged|is|of)\s+(\d{1,2})\s*"
+    r"(ans|an|mois|years?|months?)\b"
+)
+NAMED_SPECIALIST = 5  # the weight of a term that names the specialist or exam
 CHILD_BOOST = 4
 
 
@@ -838,13 +1023,23 @@ def suggest_specialty(text: str) -> SpecialtySuggestion:
                 " ".join(tokens[start : start + len(phrase)])
             )
     if _mentions_a_child(text, tokens):
-        best_adult = max(
-            (s for c, s in scores.items() if c != "paediatrics"), default=0
-        )
         # A named specialist or specialty-only exam for a child still wins.
-        if best_adult < 5 or scores.get("paediatrics", 0) + CHILD_BOOST >= best_adult:
+        named = any(
+            weight >= NAMED_SPECIALIST
+            for code, terms in _compiled_lexicon().items()
+            if code != "paediatrics"
+            for phrase, weight in terms
+            if _find_phrase(tokens, phrase) is not None
+        )
+        if not named:
             scores["paediatrics"] = scores.get("paediatrics", 0) + CHILD_BOOST
             reasons.setdefault("paediatrics", []).append(str(_("a child")))
+    for match in find_red_flags(text):
+        if match.flag.follow_up:
+            scores[match.flag.follow_up] = (
+                scores.get(match.flag.follow_up, 0) + NAMED_SPECIALIST
+            )
+            reasons.setdefault(match.flag.follow_up, []).append(str(match.flag.label))
     if not scores:
         return SpecialtySuggestion(
             "general-practice",
