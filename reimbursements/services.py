@@ -145,12 +145,20 @@ def open_procedure(
     """Open a procedure owned by a staff member; its deadline may not be past."""
     if not owner.is_staff:
         raise ValidationError(
-            {"owner": _("The owner must be a member of the concierge team.")},
-            code="owner_not_staff",
+            {
+                "owner": ValidationError(
+                    _("The owner must be a member of the concierge team."),
+                    code="owner_not_staff",
+                )
+            }
         )
     if due_on < timezone.localdate():
         raise ValidationError(
-            {"due_on": _("The due date is already past.")}, code="due_date_past"
+            {
+                "due_on": ValidationError(
+                    _("The due date is already past."), code="due_date_past"
+                )
+            }
         )
     procedure = AdministrativeProcedure(
         kind=kind,
@@ -160,7 +168,8 @@ def open_procedure(
         patient_reference=patient_reference,
         notes=notes,
     )
-    procedure.full_clean()
+    # A protected FSM field refuses the assignment clean_fields() would make.
+    procedure.full_clean(exclude=["status"])
     procedure.save()
     return procedure
 
@@ -220,8 +229,11 @@ def cancel_procedure(
     """Drop a procedure that is no longer needed; the reason is kept."""
     if not reason.strip():
         raise ValidationError(
-            {"reason": _("Give the reason of the cancellation.")},
-            code="reason_required",
+            {
+                "reason": ValidationError(
+                    _("Give the reason of the cancellation."), code="reason_required"
+                )
+            }
         )
     procedure = _locked(procedure)
     if not can_proceed(procedure.cancel):

@@ -234,9 +234,10 @@ def load_document(
 ) -> LoadReport:
     """Create or update every row of the document; running it twice changes nothing.
 
-    A dated row is identified by its kind and its first day of validity. A new row
-    that starts while an open-ended one of the same kind is in force ends that one
-    the day before, as a new tariff replaces the old.
+    A dated row is identified by its kind and its first day of validity. A new
+    open-ended row that starts while an open-ended one of the same kind is in force
+    ends that one the day before, as a new tariff replaces the old; any other
+    overlap refuses the whole file.
     """
     registry = registry or global_apps
     report = LoadReport()
@@ -380,7 +381,8 @@ def _load_dated_row(
         with transaction.atomic():
             existing = model.objects.filter(**identity, valid_from=valid_from).first()
             if existing is None:
-                _close_previous(model, identity, valid_from, report)
+                if valid_to is None:
+                    _close_previous(model, identity, valid_from, report)
                 model.objects.create(**identity, valid_from=valid_from, **values)
                 report.created += 1
             elif any(getattr(existing, key) != value for key, value in values.items()):
