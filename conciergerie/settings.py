@@ -481,7 +481,17 @@ LANGUAGE_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 
+# Teleconsultation video: a self-hosted Jitsi Meet with JWT authentication.
+VIDEO_PROVIDER = env(
+    "VIDEO_PROVIDER", default="teleconsult.video.JitsiProvider"
+)
 VIDEO_DOMAIN = env("VIDEO_DOMAIN", default="meet.conciergerie.local")
+VIDEO_JWT_APP_ID = env("VIDEO_JWT_APP_ID", default="conciergerie")
+VIDEO_JWT_SECRET = env("VIDEO_JWT_SECRET", default="") or SECRET_KEY
+# Where the video server answers a health probe (its home page by default).
+VIDEO_HEALTH_URL = env("VIDEO_HEALTH_URL", default="") or f"https://{VIDEO_DOMAIN}/"
+VIDEO_JOIN_OPENS_MINUTES = env.int("VIDEO_JOIN_OPENS_MINUTES", default=15)
+VIDEO_JOIN_CLOSES_MINUTES = env.int("VIDEO_JOIN_CLOSES_MINUTES", default=30)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
