@@ -78,7 +78,7 @@ def test_a_token_signed_with_another_secret_is_rejected(settings, window):
     info = JitsiProvider().join(
         room="cz-room", participant=PATIENT, not_before=window[0], expires_at=window[1]
     )
-    settings.VIDEO_JWT_SECRET = "another secret entirely"
+    settings.VIDEO_JWT_SECRET = "another secret entirely, long enough for HS256"
 
     with pytest.raises(jwt.InvalidSignatureError):
         decode_token(info.token)
