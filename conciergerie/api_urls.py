@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("teleconsult.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("reimbursements.api_urls")),
+    path("", include("conciergerie.notifications.api_urls")),
 ]

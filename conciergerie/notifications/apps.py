@@ -6,3 +6,8 @@ class NotificationsConfig(AppConfig):
     name = "conciergerie.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+    role_permissions = {
+        "manager": ["view_message", "change_message"],
+        "care_coordinator": ["view_message", "change_message"],
+        "medical_adviser": ["view_message"],
+    }

@@ -5,9 +5,10 @@ send after a crash cannot reach the patient twice at providers that honour it.
 """
 
 import abc
+import hashlib
 import json
 import logging
-import uuid
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -49,26 +50,44 @@ class ConsoleSmsBackend(BaseSmsBackend):
 
 
 class LocmemSmsBackend(BaseSmsBackend):
-    """Keeps messages in memory for tests (`LocmemSmsBackend.outbox`)."""
+    """Keeps messages in memory for tests (`LocmemSmsBackend.outbox`).
+
+    Like a provider that honours idempotency keys, it delivers a key once: a
+    repeated send answers the first id and only shows in `attempts`.
+    """
 
     outbox: ClassVar[list[SmsMessage]] = []
+    attempts: ClassVar[list[SmsMessage]] = []
+    _ids: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.outbox.clear()
+        cls.attempts.clear()
+        cls._ids.clear()
 
     def send(self, message: SmsMessage) -> str:
-        self.outbox.append(message)
-        return f"locmem-{len(self.outbox)}"
+        self.attempts.append(message)
+        if message.idempotency_key not in self._ids:
+            self.outbox.append(message)
+            self._ids[message.idempotency_key] = f"locmem-{len(self.outbox)}"
+        return self._ids[message.idempotency_key]
 
 
 class FileSmsBackend(BaseSmsBackend):
-    """One JSON file per message in `SMS_FILE_PATH`, for development."""
+    """One JSON file per message in `SMS_FILE_PATH`, for development.
+
+    The file is named after the idempotency key, so a repeated send writes nothing.
+    """
 
     def send(self, message: SmsMessage) -> str:
         folder = Path(settings.SMS_FILE_PATH)
         folder.mkdir(parents=True, exist_ok=True)
-        message_id = uuid.uuid4().hex
-        stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
-        (folder / f"{stamp}-{message_id}.json").write_text(
-            json.dumps(message.__dict__, ensure_ascii=False), encoding="utf-8"
-        )
+        message_id = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
+        path = folder / f"{message_id}.json"
+        if not path.exists():
+            record = {**message.__dict__, "sent_at": timezone.now().isoformat()}
+            path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         return f"file-{message_id}"
 
 
@@ -80,10 +99,20 @@ class HttpSmsBackend(BaseSmsBackend):
     """
 
     timeout = 10
+    _session: ClassVar[requests.Session | None] = None
+    _session_pid: ClassVar[int] = 0
+
+    @classmethod
+    def session(cls) -> requests.Session:
+        """One keep-alive session per process (worker children fork after import)."""
+        if cls._session is None or cls._session_pid != os.getpid():
+            cls._session = requests.Session()
+            cls._session_pid = os.getpid()
+        return cls._session
 
     def send(self, message: SmsMessage) -> str:
         try:
-            response = requests.post(
+            response = self.session().post(
                 settings.SMS_HTTP_URL,
                 json={"to": message.to, "from": message.sender, "text": message.body},
                 headers={
@@ -99,7 +128,11 @@ class HttpSmsBackend(BaseSmsBackend):
                 f"SMS provider answered {response.status_code}: {response.text[:200]}",
                 transient=response.status_code >= 500 or response.status_code == 429,
             )
-        return str(response.json().get("id", ""))
+        try:
+            return str(response.json()["id"])
+        except (ValueError, KeyError, TypeError) as error:
+            # Accepted but unreadable: retrying with the same key is safe.
+            raise SmsError(f"SMS provider answer without an id: {error}") from error
 
 
 def get_sms_backend() -> BaseSmsBackend:

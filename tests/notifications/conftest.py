@@ -1,0 +1,38 @@
+import pytest
+
+from conciergerie.notifications.backends import LocmemSmsBackend
+from tests.notifications.fakes import FakeSmsProvider, FakeSmtpServer
+
+
+@pytest.fixture(autouse=True)
+def empty_sms_outbox():
+    LocmemSmsBackend.reset()
+    yield
+    LocmemSmsBackend.reset()
+
+
+@pytest.fixture
+def fake_sms(settings):
+    """A local SMS gateway behind the real HTTP backend."""
+    provider = FakeSmsProvider().start()
+    settings.SMS_BACKEND = "conciergerie.notifications.backends.HttpSmsBackend"
+    settings.SMS_HTTP_URL = provider.url
+    settings.SMS_HTTP_TOKEN = provider.token
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def fake_smtp(settings):
+    """A local SMTP relay behind Django's real SMTP backend."""
+    server = FakeSmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()
