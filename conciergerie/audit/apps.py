@@ -6,3 +6,8 @@ class AuditConfig(AppConfig):
     name = "conciergerie.audit"
     label = "audit"
     verbose_name = _("Audit log")
+    # Reading the log shows who opened which file, never medical content.
+    role_permissions = {
+        "medical_adviser": ["view_accesslog"],
+        "manager": ["view_accesslog"],
+    }
