@@ -310,7 +310,8 @@ class Estimate:
 # --- Formatting helpers (the explanation speaks the active language) ---------------
 
 
-def _eur(amount: Decimal) -> str:
+def format_euros(amount: Decimal) -> str:
+    """An amount in the active language: 1 234,50 € in French, €1,234.50 in English."""
     return gettext("€%(amount)s") % {
         "amount": number_format(money(amount), 2, force_grouping=True)
     }
@@ -378,7 +379,7 @@ def compute_estimate(request: EstimateInput, rules: TariffRules) -> Estimate:
                 "Fees of %(threshold)s or more with an overrun: the practitioner "
                 "must give you written information before the act."
             )
-            % {"threshold": _eur(rules.written_information_threshold)},
+            % {"threshold": format_euros(rules.written_information_threshold)},
         )
 
     direct_access = practitioner.specialty in DIRECT_ACCESS_SPECIALTIES or (
@@ -455,7 +456,7 @@ def compute_estimate(request: EstimateInput, rules: TariffRules) -> Estimate:
         gettext("Assurance Maladie: %(rate)s of %(base)s (%(situation)s)")
         % {
             "rate": _pct(rate),
-            "base": _eur(base),
+            "base": format_euros(base),
             "situation": RateSituation(situation).label,
         },
         gross_amo,
@@ -583,8 +584,8 @@ def _participation(
             gettext("%(label)s: %(paid)s already paid this year out of a %(cap)s cap.")
             % {
                 "label": label,
-                "paid": _eur(patient.participation_paid_this_year),
-                "cap": _eur(rule.yearly_cap),
+                "paid": format_euros(patient.participation_paid_this_year),
+                "cap": format_euros(rule.yearly_cap),
             },
         )
     # It is deducted from the reimbursement, so it cannot exceed it.
@@ -669,7 +670,7 @@ def _complementary_share(
         % {
             "name": name,
             "coverage": _pct(coverage),
-            "ceiling": _eur(ceiling),
+            "ceiling": format_euros(ceiling),
             "kind": ""
             if contract.responsible
             else gettext(", contract not responsable"),
@@ -698,6 +699,6 @@ def _complementary_share(
                     "The mutuelle's yearly ceiling leaves %(cap)s: its share is "
                     "reduced to %(amc)s."
                 )
-                % {"cap": _eur(cap), "amc": _eur(amc)},
+                % {"cap": format_euros(cap), "amc": format_euros(amc)},
             )
     return amc

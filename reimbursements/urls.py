@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+app_name = "reimbursements"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("estimate/", views.estimate, name="estimate"),
+]

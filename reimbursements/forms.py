@@ -1,0 +1,188 @@
+"""The portal's reimbursement simulation form."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .engine import (
+    ActInput,
+    ActKind,
+    CareMode,
+    ContractInput,
+    Pathway,
+    PatientInput,
+    PractitionerInput,
+    Sector,
+    Specialty,
+)
+from .models import Act
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class EstimateForm(forms.Form):
+    act = forms.ChoiceField(label=_("Act"))
+    performed_on = forms.DateField(
+        label=_("Date of the visit"), widget=DateInput(), initial=timezone.localdate
+    )
+    fee = forms.DecimalField(
+        label=_("Fee charged (€)"),
+        min_value=Decimal(0),
+        max_value=Decimal(5000),
+        decimal_places=2,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=_("The price announced by the practitioner, overrun included."),
+    )
+    sector = forms.ChoiceField(
+        label=_("Practitioner's sector"),
+        choices=Sector.choices,
+        initial=Sector.SECTOR_1,
+        help_text=_("Shown on the practitioner's page of the ameli directory."),
+    )
+    specialty = forms.ChoiceField(
+        label=_("Specialty"),
+        choices=Specialty.choices,
+        initial=Specialty.GENERAL_PRACTICE,
+    )
+    mode = forms.ChoiceField(
+        label=_("How the visit takes place"),
+        choices=CareMode.choices,
+        initial=CareMode.IN_PERSON,
+        widget=forms.RadioSelect,
+    )
+    pathway = forms.ChoiceField(
+        label=_("Coordinated care pathway"),
+        choices=Pathway.choices,
+        widget=forms.RadioSelect,
+    )
+    seen_in_person_within_12_months = forms.BooleanField(
+        label=_("This practitioner saw me in person within the last 12 months"),
+        required=False,
+        help_text=_("Needed for a teleconsultation to be reimbursed."),
+    )
+    age = forms.IntegerField(label=_("Age of the patient"), min_value=0, max_value=125)
+    act_related_to_ald = forms.BooleanField(
+        label=_("The visit concerns my long-term illness (ALD)"), required=False
+    )
+    pregnant_six_months_or_more = forms.BooleanField(
+        label=_("I am at least six months pregnant"), required=False
+    )
+    c2s = forms.BooleanField(
+        label=_("I benefit from the Complémentaire santé solidaire (C2S)"),
+        required=False,
+    )
+    participation_paid_this_year = forms.DecimalField(
+        label=_("Participations forfaitaires already paid this year (€)"),
+        min_value=Decimal(0),
+        max_value=Decimal(1000),
+        decimal_places=2,
+        initial=Decimal(0),
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=_("Shown on your ameli account; they are capped each year."),
+    )
+    coverage_percent = forms.IntegerField(
+        label=_("Mutuelle coverage (% of the base)"),
+        min_value=0,
+        max_value=1000,
+        required=False,
+        help_text=_(
+            "For example 100, 150 or 200, as written in your table of benefits. "
+            "Leave empty if you have no mutuelle."
+        ),
+    )
+    non_optam_coverage_percent = forms.IntegerField(
+        label=_("Coverage for practitioners without OPTAM (% of the base)"),
+        min_value=0,
+        max_value=1000,
+        required=False,
+        help_text=_("Leave empty if your contract gives a single figure."),
+    )
+    responsible = forms.BooleanField(
+        label=_("My contract is a contrat responsable"),
+        required=False,
+        initial=True,
+        help_text=_("Almost every mutuelle contract is."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acts = {
+            act.code: act for act in Act.objects.filter(is_active=True).order_by("code")
+        }
+        self.fields["act"].choices = [
+            (code, f"{code} · {act.label}") for code, act in self._acts.items()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        act = self._acts.get(cleaned.get("act", ""))
+        if (
+            act is not None
+            and act.kind == ActKind.TELECONSULTATION
+            and cleaned.get("mode") == CareMode.IN_PERSON
+        ):
+            self.add_error(
+                "mode",
+                forms.ValidationError(
+                    _("This act is a teleconsultation: choose video or telephone."),
+                    code="teleconsultation_mode",
+                ),
+            )
+        if (
+            cleaned.get("non_optam_coverage_percent") is not None
+            and cleaned.get("coverage_percent") is None
+        ):
+            self.add_error(
+                "coverage_percent",
+                forms.ValidationError(
+                    _("Give the coverage of your mutuelle first."),
+                    code="coverage_required",
+                ),
+            )
+        return cleaned
+
+    def engine_inputs(self) -> dict[str, Any]:
+        """The typed inputs of `services.estimate_for`, from the cleaned data."""
+        data = self.cleaned_data
+        contract = None
+        if data["coverage_percent"] is not None:
+            non_optam = data["non_optam_coverage_percent"]
+            contract = ContractInput(
+                coverage_percent=Decimal(data["coverage_percent"]),
+                responsible=data["responsible"],
+                non_optam_coverage_percent=None
+                if non_optam is None
+                else Decimal(non_optam),
+            )
+        return {
+            "act": ActInput(
+                code=data["act"],
+                performed_on=data["performed_on"],
+                fee=data["fee"],
+                mode=CareMode(data["mode"]),
+            ),
+            "practitioner": PractitionerInput(
+                sector=Sector(data["sector"]), specialty=Specialty(data["specialty"])
+            ),
+            "patient": PatientInput(
+                age=data["age"],
+                pathway=Pathway(data["pathway"]),
+                has_ald=data["act_related_to_ald"],
+                act_related_to_ald=data["act_related_to_ald"],
+                c2s=data["c2s"],
+                pregnant_six_months_or_more=data["pregnant_six_months_or_more"],
+                seen_in_person_within_12_months=data["seen_in_person_within_12_months"],
+                participation_paid_this_year=data["participation_paid_this_year"],
+            ),
+            "contract": contract,
+        }
