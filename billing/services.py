@@ -39,6 +39,11 @@ from .numbering import take_number
 QUOTE_SERIES = "DE"
 
 
+def field_error(field: str, message: str, *, code: str) -> ValidationError:
+    """A field-level error that keeps its code for the API's error body."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def seller_identity() -> dict[str, str]:
     """The seller as configured now; documents freeze a copy when issued."""
     siret = settings.SELLER_SIRET.replace(" ", "")
@@ -115,15 +120,17 @@ def _line_fields(spec: LineSpec, *, on: date, position: int) -> dict:
     unit_price = spec.unit_price
     if unit_price is None:
         if service is None:
-            raise ValidationError(
-                {"unit_price": _("A line outside the catalogue needs a unit price.")},
+            raise field_error(
+                "unit_price",
+                _("A line outside the catalogue needs a unit price."),
                 code="price_required",
             )
         unit_price = service.price_on(on).unit_price_excl_vat
     description = spec.description or (service.name if service else "")
     if not description:
-        raise ValidationError(
-            {"description": _("Each line needs a description.")},
+        raise field_error(
+            "description",
+            _("Each line needs a description."),
             code="description_required",
         )
     return {
@@ -212,9 +219,8 @@ def send_quote(*, quote: Quote, by=None) -> Quote:
     if quote.valid_until is None:
         quote.valid_until = today + timedelta(days=settings.QUOTE_VALIDITY_DAYS)
     elif quote.valid_until < today:
-        raise ValidationError(
-            {"valid_until": _("The validity date is already past.")},
-            code="validity_past",
+        raise field_error(
+            "valid_until", _("The validity date is already past."), code="validity_past"
         )
     quote.copy_buyer_from(quote.customer)
     quote.number = take_number(series=QUOTE_SERIES, year=today.year)
@@ -304,12 +310,9 @@ def record_reimbursement_estimate(*, quote: Quote, amount: Decimal | None) -> Qu
     """Store what Assurance Maladie and the mutuelle should pay back (or clear it)."""
     quote = Quote.objects.select_for_update().get(pk=quote.pk)
     if amount is not None and (amount < 0 or amount > quote.total):
-        raise ValidationError(
-            {
-                "estimated_reimbursement": _(
-                    "The estimate must lie between 0 and the total."
-                )
-            },
+        raise field_error(
+            "estimated_reimbursement",
+            _("The estimate must lie between 0 and the total."),
             code="estimate_out_of_range",
         )
     quote.estimated_reimbursement = None if amount is None else round_money(amount)
@@ -485,21 +488,18 @@ def record_payment(
         )
     amount = round_money(Decimal(amount))
     if amount <= 0:
-        raise ValidationError(
-            {"amount": _("The amount must be positive.")}, code="amount_not_positive"
+        raise field_error(
+            "amount", _("The amount must be positive."), code="amount_not_positive"
         )
     if amount > invoice.balance:
-        raise ValidationError(
-            {
-                "amount": _("The amount exceeds the balance due (%(balance)s €).")
-                % {"balance": invoice.balance}
-            },
+        raise field_error(
+            "amount",
+            _("The amount exceeds the balance due (%(balance)s €).")
+            % {"balance": invoice.balance},
             code="overpayment",
         )
     if method not in Payment.Method.values:
-        raise ValidationError(
-            {"method": _("Unknown payment method.")}, code="invalid_method"
-        )
+        raise field_error("method", _("Unknown payment method."), code="invalid_method")
     payment = Payment(
         invoice=invoice,
         kind=Payment.Kind.PAYMENT,
@@ -534,15 +534,14 @@ def record_refund(
     amount = round_money(Decimal(amount))
     owed_back = -invoice.balance
     if amount <= 0:
-        raise ValidationError(
-            {"amount": _("The amount must be positive.")}, code="amount_not_positive"
+        raise field_error(
+            "amount", _("The amount must be positive."), code="amount_not_positive"
         )
     if amount > owed_back:
-        raise ValidationError(
-            {
-                "amount": _("Only %(amount)s € is owed back to the customer.")
-                % {"amount": max(owed_back, ZERO)}
-            },
+        raise field_error(
+            "amount",
+            _("Only %(amount)s € is owed back to the customer.")
+            % {"amount": max(owed_back, ZERO)},
             code="refund_exceeds_credit",
         )
     refund = Payment(
@@ -664,9 +663,8 @@ def create_credit_note(
             code="not_creditable",
         )
     if not reason.strip():
-        raise ValidationError(
-            {"reason": _("Give the reason for the credit note.")},
-            code="reason_required",
+        raise field_error(
+            "reason", _("Give the reason for the credit note."), code="reason_required"
         )
     invoice_lines = {line.pk: line for line in invoice.lines.all()}
     if lines is None:

@@ -74,3 +74,10 @@ def draft_invoice(customer=None, specs=None, **kwargs):
 def issued_invoice(customer=None, specs=None, on=None, **kwargs):
     invoice = draft_invoice(customer, specs, **kwargs)
     return services.issue_invoice(invoice=invoice, on=on)
+
+
+def error_code(error) -> str:
+    """The code of a ValidationError, whether raised for a field or the whole."""
+    if hasattr(error, "error_dict"):
+        return next(iter(error.error_dict.values()))[0].code
+    return error.code
