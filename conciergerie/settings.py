@@ -311,6 +311,8 @@ NOTIFICATIONS_SWEEP_SECONDS = env.int("NOTIFICATIONS_SWEEP_SECONDS", default=30)
 SERVICE_NAME = env("SERVICE_NAME", default="Conciergerie")
 SERVICE_PHONE = env("SERVICE_PHONE", default="+33 1 00 00 00 00")
 SERVICE_EMAIL = env("SERVICE_EMAIL", default="bonjour@conciergerie.local")
+# The concierge on duty: urgent alerts (emergencies, technical help) go there.
+ON_DUTY_EMAIL = env("ON_DUTY_EMAIL", default="") or SERVICE_EMAIL
 
 # --- The seller on invoices (French mandatory mentions, Factur-X) ----------------
 SELLER_LEGAL_NAME = env("SELLER_LEGAL_NAME", default="Conciergerie Médicale SAS")
