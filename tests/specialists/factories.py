@@ -80,9 +80,9 @@ class OpeningHoursFactory(factory.django.DjangoModelFactory):
 
     practitioner = factory.SubFactory(PractitionerFactory)
     place = factory.LazyAttribute(
-        lambda o: PracticePlaceFactory(practitioner=o.practitioner)
-        if o.in_person
-        else None
+        lambda o: (
+            PracticePlaceFactory(practitioner=o.practitioner) if o.in_person else None
+        )
     )
     weekday = 0
     starts_at = time(9, 0)
