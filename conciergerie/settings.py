@@ -521,5 +521,9 @@ LOGGING = {
     "loggers": {
         "django_redis": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
+        # PDF libraries narrate every step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "factur-x": {"level": "WARNING"},
     },
 }
