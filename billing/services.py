@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from . import tasks
+from . import emails, tasks
 from .models import (
     CreditNote,
     CreditNoteLine,
@@ -227,7 +227,7 @@ def send_quote(*, quote: Quote, by=None) -> Quote:
     quote.send()
     quote.save()
     if quote.buyer_email:
-        tasks.send_quote_email.delay_on_commit(quote.pk)
+        emails.schedule_quote_email(quote=quote)
     return quote
 
 
@@ -515,6 +515,8 @@ def record_payment(
     invoice.amount_paid += amount
     _settle(invoice)
     invoice.save(update_fields=["state", "amount_paid", "paid_at", "updated_at"])
+    if invoice.amount_due == 0:
+        emails.cancel_reminder_emails(invoice=invoice)
     return payment
 
 
@@ -726,6 +728,8 @@ def create_credit_note(
     invoice.amount_credited += credit_note.total
     _settle(invoice)
     invoice.save(update_fields=["state", "amount_credited", "paid_at", "updated_at"])
+    if invoice.amount_due == 0:
+        emails.cancel_reminder_emails(invoice=invoice)
     if credit_note.buyer_email:
         tasks.send_credit_note_email.delay_on_commit(credit_note.pk)
     return credit_note
@@ -767,48 +771,39 @@ def reminder_stage(*, due_date: date, today: date) -> int | None:
 
 
 def schedule_overdue_reminders(*, today: date | None = None) -> int:
-    """Create the reminder due for each overdue invoice; each stage exists once.
+    """Queue the reminder due for each overdue invoice; each stage goes out once.
 
-    Only the latest stage reached is created, so an invoice found late after an
-    outage gets one reminder, not all the stages it missed.
+    Only the latest stage reached is queued, so an invoice found late after an
+    outage gets one reminder, not all the stages it missed. The unique row per
+    (invoice, stage) and the outbox's unique key both guard against repeats.
     """
     today = today or timezone.localdate()
     scheduled = 0
     overdue = Invoice.objects.filter(state=Invoice.State.OVERDUE).exclude(
         buyer_email=""
     )
-    for invoice in overdue.only("pk", "due_date"):
-        stage = reminder_stage(due_date=invoice.due_date, today=today)
+    for pk, due_date in overdue.values_list("pk", "due_date"):
+        stage = reminder_stage(due_date=due_date, today=today)
         if stage is None:
             continue
         with transaction.atomic():
+            invoice = (
+                Invoice.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=pk, state=Invoice.State.OVERDUE)
+                .select_related("customer__user")
+                .first()
+            )
+            if invoice is None:
+                continue
             reminder, created = OverdueReminder.objects.get_or_create(
-                invoice_id=invoice.pk, stage=stage
+                invoice=invoice,
+                stage=stage,
+                defaults={"sent_at": timezone.now(), "sent_to": invoice.buyer_email},
             )
             if created:
-                tasks.send_overdue_reminder.delay_on_commit(reminder.pk)
+                emails.schedule_reminder_email(reminder=reminder)
                 scheduled += 1
     return scheduled
-
-
-@transaction.atomic
-def send_overdue_reminder(*, reminder_id: int) -> bool:
-    """Email one reminder once; a second run, or a paid invoice, sends nothing."""
-    claimed = OverdueReminder.objects.filter(pk=reminder_id, sent_at=None).update(
-        sent_at=timezone.now()
-    )
-    if not claimed:
-        return False
-    reminder = OverdueReminder.objects.select_related("invoice").get(pk=reminder_id)
-    invoice = reminder.invoice
-    if invoice.state != Invoice.State.OVERDUE or not invoice.buyer_email:
-        return False  # paid or credited meanwhile: the claim records it was skipped
-    from .emails import send_overdue_reminder_email
-
-    send_overdue_reminder_email(reminder=reminder)
-    reminder.sent_to = invoice.buyer_email
-    reminder.save(update_fields=["sent_to"])
-    return True
 
 
 def process_overdue_invoices(*, today: date | None = None) -> dict[str, int]:

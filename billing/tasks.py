@@ -6,45 +6,22 @@ from celery import shared_task
 
 from . import emails, services
 
-
-@shared_task(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-)
-def send_quote_email(quote_id: int) -> None:
-    emails.send_quote_email(quote_id=quote_id)
+RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": True,
+    "max_retries": 5,
+    "acks_late": True,
+}
 
 
-@shared_task(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-)
+@shared_task(**RETRY)
 def send_invoice_email(invoice_id: int) -> None:
     emails.send_invoice_email(invoice_id=invoice_id)
 
 
-@shared_task(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-)
+@shared_task(**RETRY)
 def send_credit_note_email(credit_note_id: int) -> None:
     emails.send_credit_note_email(credit_note_id=credit_note_id)
-
-
-@shared_task(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-)
-def send_overdue_reminder(reminder_id: int) -> None:
-    services.send_overdue_reminder(reminder_id=reminder_id)
 
 
 @shared_task

@@ -271,25 +271,32 @@ def test_each_reminder_stage_is_sent_once(
     assert all(r.sent_at and r.sent_to for r in OverdueReminder.objects.all())
 
 
-def test_a_reminder_task_run_twice_sends_once(invoice, mailoutbox):
-    services.mark_overdue_invoices(today=invoice.due_date + timedelta(days=2))
-    services.schedule_overdue_reminders(today=invoice.due_date + timedelta(days=2))
-    reminder = OverdueReminder.objects.get()
+def test_scheduling_the_same_stage_twice_queues_one_message(invoice):
+    from conciergerie.notifications.models import Message
 
-    assert services.send_overdue_reminder(reminder_id=reminder.pk) is True
-    assert services.send_overdue_reminder(reminder_id=reminder.pk) is False
-    assert len(mailoutbox) == 1
+    late = invoice.due_date + timedelta(days=2)
+    services.mark_overdue_invoices(today=late)
+
+    assert services.schedule_overdue_reminders(today=late) == 1
+    OverdueReminder.objects.all().delete()  # even if the guard row were lost
+    services.schedule_overdue_reminders(today=late)
+
+    assert (
+        Message.objects.filter(template="billing/email/overdue_reminder").count() == 1
+    )
 
 
-def test_an_invoice_paid_before_its_reminder_goes_out_gets_none(invoice, mailoutbox):
-    services.mark_overdue_invoices(today=invoice.due_date + timedelta(days=2))
-    services.schedule_overdue_reminders(today=invoice.due_date + timedelta(days=2))
+def test_paying_an_overdue_invoice_cancels_its_unsent_reminder(invoice):
+    from conciergerie.notifications.models import Message
+
+    late = invoice.due_date + timedelta(days=2)
+    services.mark_overdue_invoices(today=late)
+    services.schedule_overdue_reminders(today=late)  # not sent: no commit here
+
     services.record_payment(invoice=invoice, amount=invoice.total, method="card")
 
-    sent = services.send_overdue_reminder(reminder_id=OverdueReminder.objects.get().pk)
-
-    assert sent is False
-    assert mailoutbox == []
+    message = Message.objects.get(template="billing/email/overdue_reminder")
+    assert message.state == Message.State.CANCELLED
 
 
 def test_the_daily_sweep_runs_as_a_celery_task(invoice, settings):
