@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -44,7 +45,11 @@ class InForceFilter(admin.SimpleListFilter):
         return queryset
 
 
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class DatedRuleAdmin(SimpleHistoryAdmin):
+    formfield_overrides = URL_FIELDS
     list_filter = [InForceFilter]
     date_hierarchy = "valid_from"
     readonly_fields = ["created_at", "updated_at"]
@@ -60,6 +65,7 @@ class DatedRuleAdmin(SimpleHistoryAdmin):
 
 class ActTariffInline(admin.TabularInline):
     model = ActTariff
+    formfield_overrides = URL_FIELDS
     extra = 0
     fields = ["grid", "base", "valid_from", "valid_to", "source", "note"]
     ordering = ["grid", "-valid_from"]

@@ -386,11 +386,20 @@ def compute_estimate(request: EstimateInput, rules: TariffRules) -> Estimate:
         practitioner.specialty == Specialty.PSYCHIATRY
         and age in PSYCHIATRY_DIRECT_ACCESS_AGES
     )
+    teleconsultation = (
+        act.mode != CareMode.IN_PERSON or rules.act_kind == ActKind.TELECONSULTATION
+    )
+    # The teleconsultation exceptions (no médecin traitant available, detention,
+    # nursing home) also give the in-person rate; in person only emergencies do.
+    if teleconsultation:
+        exempt_situation = patient.special_situation != SpecialSituation.NONE
+    else:
+        exempt_situation = patient.special_situation == SpecialSituation.EMERGENCY
     in_pathway = (
         patient.pathway in (Pathway.TREATING_DOCTOR, Pathway.REFERRED)
         or direct_access
         or age < PATHWAY_MINIMUM_AGE
-        or patient.special_situation == SpecialSituation.EMERGENCY
+        or exempt_situation
     )
     if patient.pathway == Pathway.DIRECT and in_pathway:
         if direct_access:
@@ -398,11 +407,11 @@ def compute_estimate(request: EstimateInput, rules: TariffRules) -> Estimate:
         elif age < PATHWAY_MINIMUM_AGE:
             out.add(gettext("Under 16: the coordinated care pathway does not apply."))
         else:
-            out.add(gettext("Emergency: the coordinated care pathway does not apply."))
+            out.add(
+                gettext("%(situation)s: the coordinated care pathway does not apply.")
+                % {"situation": SpecialSituation(patient.special_situation).label}
+            )
 
-    teleconsultation = (
-        act.mode != CareMode.IN_PERSON or rules.act_kind == ActKind.TELECONSULTATION
-    )
     if teleconsultation:
         refusal = _teleconsultation_refusal(
             act=act, patient=patient, direct_access=direct_access, age=age

@@ -206,3 +206,17 @@ def test_patients_see_no_procedure(patient_user, coordinator):
 def test_the_factory_owner_is_staff(db):
     assert AdministrativeProcedureFactory().owner.is_staff
     assert UserFactory(role=Role.PATIENT).is_staff is False
+
+
+def test_the_demo_seed_runs_twice_without_duplicates(db):
+    from io import StringIO
+
+    from conciergerie import demo as kernel_demo
+    from reimbursements import demo
+
+    kernel_demo.seed(stdout=StringIO())
+    demo.seed(stdout=StringIO())
+    demo.seed(stdout=StringIO())
+
+    assert AdministrativeProcedure.objects.count() == len(demo.DEMO_PROCEDURES)
+    assert AdministrativeProcedure.objects.filter(owner__is_staff=True).count() == 3
