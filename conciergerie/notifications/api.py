@@ -6,6 +6,7 @@ import hmac
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,6 +39,7 @@ class SmsStatusApi(APIView):
     permission_classes: list = []
     # Providers report in bursts after a campaign; the signature is the gate.
     throttle_classes: list = []
+    parser_classes = [JSONParser]
 
     class InputSerializer(serializers.Serializer):
         id = serializers.CharField(max_length=200)

@@ -146,7 +146,7 @@ class EmailChannel(BaseChannel):
         Receiving servers and mail providers that de-duplicate do it on this
         header; the key is hashed so that it never shows in mail headers.
         """
-        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
         return f"<{digest}.outbox@{domain or 'conciergerie.local'}>"
 

@@ -1,6 +1,7 @@
 import pytest
 
 from conciergerie.notifications.backends import LocmemSmsBackend
+from conciergerie.notifications.models import Message
 from tests.notifications.fakes import FakeSmsProvider, FakeSmtpServer
 
 
@@ -36,3 +37,17 @@ def fake_smtp(settings):
     settings.EMAIL_TIMEOUT = 5
     yield server
     server.stop()
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Rows really committed, visible to other connections (threads, a worker).
+
+    Cheaper than `django_db(transaction=True)`, which truncates and re-creates
+    every table's permissions afterwards: these tests write outbox rows only, so
+    only those are removed.
+    """
+    with django_db_blocker.unblock():
+        Message.objects.all().delete()
+        yield
+        Message.objects.all().delete()

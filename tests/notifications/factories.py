@@ -28,6 +28,12 @@ def schedule(**overrides) -> Message:
     return schedule_message(**fields)
 
 
+def make_due(message: Message) -> None:
+    """Let time pass: the message's (next) attempt is now due."""
+    past = timezone.now() - timedelta(seconds=1)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=past, due_at=past)
+
+
 class MessageFactory(factory.django.DjangoModelFactory):
     """A row written straight to the table, in any state (admin and API tests)."""
 

@@ -104,6 +104,11 @@ class FakeSmsProvider:
         return Handler
 
 
+def message_id(message: email.message.Message) -> str:
+    """The Message-ID header, unfolded."""
+    return "".join(str(message["Message-ID"]).split())
+
+
 class FakeSmtpServer:
     """An aiosmtpd relay that files messages by Message-ID (the outbox's key)."""
 
@@ -125,7 +130,7 @@ class FakeSmtpServer:
 
     def delivery_counts(self) -> Counter:
         with self.lock:
-            return Counter(message["Message-ID"] for message in self.received)
+            return Counter(message_id(message) for message in self.received)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.refuse_recipients.get(address)
@@ -140,5 +145,5 @@ class FakeSmtpServer:
                 return self.data_replies.pop(0)
             message = email.message_from_bytes(envelope.content)
             self.received.append(message)
-            self.mailbox.setdefault(message["Message-ID"], message)
+            self.mailbox.setdefault(message_id(message), message)
         return "250 Message accepted for delivery"

@@ -1,41 +1,22 @@
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from conciergerie.notifications import services
 from conciergerie.notifications.backends import LocmemSmsBackend
 from conciergerie.notifications.models import Message
-from tests.notifications.factories import MessageFactory, schedule
+from tests.notifications.factories import MessageFactory, make_due, schedule
 
 pytestmark = pytest.mark.django_db
 
 State = Message.State
 
-# Committed rows, seen by other connections (threads); flushing only these apps
-# keeps the teardown short.
-TRANSACTIONAL = pytest.mark.django_db(
-    transaction=True,
-    available_apps=[
-        "conciergerie.notifications",
-        "conciergerie.accounts",
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-    ],
-)
-
 
 def due_now(**overrides) -> Message:
     return schedule(due_at=timezone.now() - timedelta(seconds=1), **overrides)
-
-
-def make_due(message: Message) -> None:
-    """Let time pass: the message's (next) attempt is now due."""
-    past = timezone.now() - timedelta(seconds=1)
-    Message.objects.filter(pk=message.pk).update(next_attempt_at=past, due_at=past)
 
 
 # --- Scheduling ---------------------------------------------------------------
@@ -48,37 +29,6 @@ def test_scheduling_the_same_key_twice_returns_the_first_row():
 
     assert second.pk == first.pk
     assert second.to == "+33612345678"
-    assert Message.objects.count() == 1
-
-
-@TRANSACTIONAL
-def test_two_transactions_racing_on_one_key_make_one_row():
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def attempt(number: int) -> None:
-        try:
-            with transaction.atomic():
-                barrier.wait(timeout=5)
-                message = schedule(
-                    key="appointments.appointment:9:confirmation:email",
-                    channel="email",
-                    to=f"racer{number}@example.fr",
-                )
-                results.append(message.pk)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
-    assert len(set(results)) == 1
     assert Message.objects.count() == 1
 
 
@@ -171,59 +121,6 @@ def test_a_message_is_claimed_once_then_nothing_is_left_to_send():
     assert first.state == State.SENT
     assert second is None
     assert len(LocmemSmsBackend.attempts) == 1
-
-
-@TRANSACTIONAL
-def test_two_workers_claiming_the_same_row_at_once_one_wins():
-    for round_ in range(10):
-        message = schedule(key=f"race:{round_}:notice:sms")
-        make_due(message)
-        barrier = threading.Barrier(2)
-        winners = []
-
-        def claim(message_id=message.pk, barrier=barrier, winners=winners) -> None:
-            try:
-                barrier.wait(timeout=5)
-                claimed = services._claim(message_id, timezone.now())
-                winners.append(claimed is not None)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=claim) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-        assert sorted(winners) == [False, True]
-        message.refresh_from_db()
-        assert message.state == State.SENDING
-        assert message.attempts == 1
-
-
-@TRANSACTIONAL
-def test_concurrent_tasks_for_one_message_reach_the_provider_once(fake_sms):
-    fake_sms.latency = 0.2  # the winner is still talking to the provider
-    message = schedule()
-    make_due(message)
-    barrier = threading.Barrier(4)
-
-    def work() -> None:
-        try:
-            barrier.wait(timeout=5)
-            services.send_message(message_id=message.pk)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    message.refresh_from_db()
-    assert message.state == State.SENT
-    assert len(fake_sms.attempts) == 1
 
 
 def test_a_cancelled_message_whose_task_arrives_late_is_not_sent():
