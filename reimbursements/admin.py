@@ -1,5 +1,7 @@
 """Back-office: dated tariff data with sources, recorded acts, procedures."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from .models import (
     ActTariff,
     AdministrativeProcedure,
     PatientContributionRule,
+    ProcedureQuerySet,
     RecordedAct,
     RegulatoryParameter,
     ReimbursementRate,
@@ -45,12 +48,13 @@ class InForceFilter(admin.SimpleListFilter):
         return queryset
 
 
-URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELDS: dict[type[models.Field], dict[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 class DatedRuleAdmin(SimpleHistoryAdmin):
     formfield_overrides = URL_FIELDS
-    list_filter = [InForceFilter]
     date_hierarchy = "valid_from"
     readonly_fields = ["created_at", "updated_at"]
 
@@ -212,7 +216,8 @@ class AdministrativeProcedureAdmin(admin.ModelAdmin):
     form = ProcedureAdminForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).visible_to(request.user)
+        queryset = cast(ProcedureQuerySet, super().get_queryset(request))
+        return queryset.visible_to(request.user)
 
     @admin.display(description=_("overdue"), boolean=True)
     def overdue(self, obj: AdministrativeProcedure) -> bool:
@@ -233,7 +238,7 @@ class AdministrativeProcedureAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj.refresh_from_db()
 
-    def _run(self, request, queryset, service, done: str) -> None:
+    def _run(self, request, queryset, service, done: Any) -> None:
         count = 0
         for procedure in queryset:
             try:

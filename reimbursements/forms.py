@@ -119,12 +119,15 @@ class EstimateForm(forms.Form):
         self._acts = {
             act.code: act for act in Act.objects.filter(is_active=True).order_by("code")
         }
-        self.fields["act"].choices = [
+        act_field = self.fields["act"]
+        assert isinstance(act_field, forms.ChoiceField)
+        act_field.choices = [
             (code, f"{code} · {act.label}") for code, act in self._acts.items()
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         act = self._acts.get(cleaned.get("act", ""))
         if (
             act is not None

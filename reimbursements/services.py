@@ -99,7 +99,11 @@ def record_act(
     )
     kind = rules.contribution.kind if rules.contribution else ""
     paid = (
-        participation_paid(patient_reference=patient_reference, year=year, kind=kind)
+        participation_paid(
+            patient_reference=patient_reference,
+            year=year,
+            kind=ContributionKind(kind),
+        )
         if kind
         else ZERO
     )

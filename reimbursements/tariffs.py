@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -229,6 +229,9 @@ def _choice(value: Any, choices: Iterable[str], where: str) -> str:
     return str(value)
 
 
+RowReader = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
 def load_document(
     document: dict[str, Any], *, registry=None, default_source: str = ""
 ) -> LoadReport:
@@ -244,7 +247,7 @@ def load_document(
     with transaction.atomic():
         _load_acts(document.get("acts") or [], registry, report)
         Act = registry.get_model("reimbursements", "Act")
-        sections = [
+        sections: list[tuple[str, Any, RowReader, RowReader]] = [
             (
                 "tariffs",
                 registry.get_model("reimbursements", "ActTariff"),
