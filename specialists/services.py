@@ -28,6 +28,11 @@ from .models import (
 REFRESH_BATCH = 500
 
 
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    """An error on one field, keeping its code for the API's field errors."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 # --- Search columns and availability -----------------------------------------------
 
 
@@ -128,19 +133,19 @@ def verify_practitioner(
         )
     if outcome == VerificationRecord.Outcome.VERIFIED:
         if valid_until is None:
-            raise ValidationError(
-                {"valid_until": _("Give the re-verification due date.")},
-                code="due_date_required",
+            raise _field_error(
+                "valid_until",
+                _("Give the re-verification due date."),
+                "due_date_required",
             )
         if valid_until <= timezone.localdate():
-            raise ValidationError(
-                {"valid_until": _("The re-verification date must be in the future.")},
-                code="due_date_past",
+            raise _field_error(
+                "valid_until",
+                _("The re-verification date must be in the future."),
+                "due_date_past",
             )
     if not evidence.strip():
-        raise ValidationError(
-            {"evidence": _("Say what was checked.")}, code="evidence_required"
-        )
+        raise _field_error("evidence", _("Say what was checked."), "evidence_required")
     record = VerificationRecord(
         practitioner=practitioner,
         kind=kind,
@@ -192,7 +197,7 @@ def submit_review(
         author=author,
         source_reference=source_reference,
     )
-    review.full_clean()
+    review.full_clean(exclude=["state"])
     review.save()
     return review
 
@@ -224,8 +229,8 @@ def reject_review(*, review: Review, by: User, reason: str) -> Review:
     """Keep a review out of sight (insult, health data, not about care)."""
     review = Review.objects.select_for_update().get(pk=review.pk)
     if not reason.strip():
-        raise ValidationError(
-            {"reason": _("Say why the review is rejected.")}, code="reason_required"
+        raise _field_error(
+            "reason", _("Say why the review is rejected."), "reason_required"
         )
     if not can_proceed(review.reject):
         raise ValidationError(
@@ -279,7 +284,7 @@ def create_shortlist(
         message=message,
         criteria=criteria or {},
     )
-    shortlist.full_clean()
+    shortlist.full_clean(exclude=["state"])
     shortlist.save()
     return shortlist
 

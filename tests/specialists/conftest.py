@@ -5,3 +5,10 @@ import pytest
 def _no_bookings_by_default(settings):
     """Each test states its own busy intervals; none leak between tests."""
     settings.SPECIALISTS_BUSY_INTERVALS = "specialists.availability.no_bookings"
+
+
+def error_codes(error) -> set[str]:
+    """Every code of a Django ValidationError, field errors included."""
+    if hasattr(error, "error_dict"):
+        return {item.code for items in error.error_dict.values() for item in items}
+    return {item.code for item in error.error_list}

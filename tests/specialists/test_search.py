@@ -27,7 +27,7 @@ def at(practitioner, latitude, longitude, **kwargs):
 @pytest.fixture
 def directory(db):
     now = timezone.now()
-    people = {
+    return {
         "lefevre": at(
             PractitionerFactory(
                 verified=True,
@@ -109,7 +109,6 @@ def directory(db):
             2.352,
         ),
     }
-    return people
 
 
 def names(filters: SearchFilters, queryset=None) -> list[str]:
