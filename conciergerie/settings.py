@@ -444,6 +444,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Administrative procedures (reimbursements): their owner is emailed this many
+# days before the deadline, and again once it is passed.
+PROCEDURE_REMINDER_DAYS = env.int("PROCEDURE_REMINDER_DAYS", default=2)
 # Every periodic task of the project, in one place.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications-sweep-outbox": {
@@ -461,6 +464,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "billing-process-overdue-invoices": {
         "task": "billing.tasks.process_overdue_invoices",
         "schedule": crontab(minute=5, hour=8),
+    },
+    "reimbursements-remind-procedure-deadlines": {
+        "task": "reimbursements.tasks.remind_procedure_deadlines",
+        "schedule": crontab(minute=30, hour=7),
     },
 }
 

@@ -6,14 +6,22 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from conciergerie.accounts.models import User
+from conciergerie.notifications.models import Message
+from conciergerie.notifications.services import (
+    message_key,
+    schedule_message,
+    subject_for,
+)
 
 from . import tariffs
 from .engine import (
@@ -249,3 +257,55 @@ def cancel_procedure(
         update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"]
     )
     return procedure
+
+
+REMINDER_TEMPLATE = "reimbursements/email/procedure_reminder"
+
+
+def remind_procedure_deadlines(*, today: dt.date | None = None) -> int:
+    """Email each owner once when a procedure nears its deadline, once when late.
+
+    The outbox key names the procedure, the stage and the due date, so running
+    this twice a day sends nothing twice, and a moved deadline is reminded again.
+    The message names no patient and no kind of procedure: only a link.
+    """
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=settings.PROCEDURE_REMINDER_DAYS)
+    due = (
+        AdministrativeProcedure.objects.open()
+        .filter(due_on__lte=horizon)
+        .select_related("owner")
+    )
+    scheduled = 0
+    for procedure in due:
+        stage = "overdue" if procedure.due_on < today else "due-soon"
+        key = message_key(
+            subject=subject_for(procedure),
+            kind=f"{stage}-{procedure.due_on.isoformat()}",
+            channel="email",
+        )
+        if Message.objects.filter(key=key).exists():
+            continue
+        owner = procedure.owner
+        schedule_message(
+            key=key,
+            channel="email",
+            to=owner.email,
+            template=REMINDER_TEMPLATE,
+            context={
+                "first_name": owner.first_name,
+                "overdue": stage == "overdue",
+                "due_on": procedure.due_on.strftime("%d/%m/%Y"),
+                "link": settings.SITE_URL
+                + reverse(
+                    "admin:reimbursements_administrativeprocedure_change",
+                    args=[procedure.pk],
+                ),
+            },
+            due_at=timezone.now(),
+            language=getattr(owner, "language", "") or settings.LANGUAGE_CODE,
+            user=owner,
+            subject=subject_for(procedure),
+        )
+        scheduled += 1
+    return scheduled

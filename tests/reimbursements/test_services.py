@@ -220,3 +220,66 @@ def test_the_demo_seed_runs_twice_without_duplicates(db):
 
     assert AdministrativeProcedure.objects.count() == len(demo.DEMO_PROCEDURES)
     assert AdministrativeProcedure.objects.filter(owner__is_staff=True).count() == 3
+
+
+# --- Deadline reminders ---------------------------------------------------------------
+
+
+def test_owners_are_reminded_once_before_and_once_after_a_deadline(
+    coordinator, settings
+):
+    from conciergerie.notifications.models import Message
+
+    settings.PROCEDURE_REMINDER_DAYS = 2
+    today = dt.date(2026, 11, 25)
+    soon = AdministrativeProcedureFactory(
+        owner=coordinator, due_on=today + dt.timedelta(days=2)
+    )
+    AdministrativeProcedureFactory(
+        owner=coordinator, due_on=today + dt.timedelta(days=9)
+    )
+    closed = services.complete_procedure(
+        procedure=AdministrativeProcedureFactory(
+            owner=coordinator, due_on=today - dt.timedelta(days=1)
+        )
+    )
+
+    first = services.remind_procedure_deadlines(today=today)
+    again = services.remind_procedure_deadlines(today=today)
+    late = services.remind_procedure_deadlines(today=today + dt.timedelta(days=3))
+
+    assert (first, again, late) == (1, 0, 1)
+    keys = sorted(Message.objects.values_list("key", flat=True))
+    assert keys == [
+        f"reimbursements.administrativeprocedure:{soon.pk}:due-soon-2026-11-27:email",
+        f"reimbursements.administrativeprocedure:{soon.pk}:overdue-2026-11-27:email",
+    ]
+    assert not Message.objects.filter(subject__endswith=f":{closed.pk}").exists()
+
+
+def test_the_reminder_names_no_patient_and_no_procedure(coordinator, settings):
+    from conciergerie.notifications.models import Message
+    from conciergerie.notifications.services import render_message
+
+    procedure = AdministrativeProcedureFactory(
+        owner=coordinator,
+        title="Protocole ALD diabète",
+        patient_reference="P-SECRET",
+        due_on=timezone.localdate(),
+    )
+
+    services.remind_procedure_deadlines()
+
+    message = Message.objects.get()
+    assert message.to == coordinator.email
+    rendered = render_message(
+        channel=message.channel,
+        template=message.template,
+        context=message.context,
+        language="fr",
+    )
+    text = rendered.subject + rendered.text
+    assert "P-SECRET" not in text
+    assert "diabète" not in text
+    assert f"/administrativeprocedure/{procedure.pk}/change/" in text
+    assert "Bonjour" in text
