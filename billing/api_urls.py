@@ -1,3 +1,14 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import api
+
+urlpatterns = [
+    path("invoices/", api.InvoiceListApi.as_view(), name="api-invoices"),
+    path("invoices/<uuid:id>/", api.InvoiceDetailApi.as_view(), name="api-invoice"),
+    path(
+        "invoices/<uuid:id>/pdf/", api.InvoicePdfApi.as_view(), name="api-invoice-pdf"
+    ),
+    path(
+        "invoices/<uuid:id>/xml/", api.InvoiceXmlApi.as_view(), name="api-invoice-xml"
+    ),
+]

@@ -58,6 +58,11 @@ def document_context(document: Quote | Invoice | CreditNote) -> dict:
             line for line in lines if line.vat_category == VatCategory.DISBURSEMENT
         ],
         "vat_breakdown": document.vat_breakdown(),
+        "default_service_date": (
+            document.invoice.service_date
+            if isinstance(document, CreditNote)
+            else getattr(document, "service_date", None)
+        ),
         "total_incl_vat": document.total_excl_vat + document.total_vat,
         "recovery_indemnity": (
             getattr(document, "recovery_indemnity", None)
