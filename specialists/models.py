@@ -567,6 +567,15 @@ class Practitioner(TimeStampedModel):
         )
 
     @property
+    def language_labels(self) -> list[str]:
+        labels = dict(LANGUAGE_CHOICES)
+        return [str(labels.get(code, code)) for code in self.languages or ()]
+
+    @property
+    def initials(self) -> str:
+        return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
+
+    @property
     def effective_fee(self) -> Decimal | None:
         """What a patient of the concierge pays: the negotiated rate if any."""
         if self.negotiated_rate is not None:

@@ -1,3 +1,11 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+app_name = "specialists"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.search, name="search"),
+    path("<uuid:public_id>/", views.detail, name="detail"),
+    path("<uuid:public_id>/photo/", views.photo, name="photo"),
+]

@@ -1,0 +1,166 @@
+"""The portal's directory: patients browse verified practitioners and free slots."""
+
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from .availability import PARIS, compute_slots, load_schedules
+from .forms import SearchForm, SlotsForm
+from .models import ConsultationType, Practitioner, Review
+from .search import place_items, specialty_items
+
+PAGE_SIZE = 20
+SLOT_DAYS = 7
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    page = _page_number(request)
+    results: list[Practitioner] = []
+    has_next = False
+    searched = form.is_bound and form.is_valid()
+    if searched or not form.is_bound:
+        filters = form.to_filters() if searched else SearchForm.base_filters()
+        rows = list(
+            Practitioner.objects.visible_to(request.user)
+            .search(filters)
+            .with_listing()[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]
+        )
+        has_next = len(rows) > PAGE_SIZE
+        results = rows[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "specialists/search.html",
+        {
+            "form": form,
+            "results": [_card(practitioner) for practitioner in results],
+            "page": page,
+            "has_next": has_next,
+            "query_string": query.urlencode(),
+        },
+    )
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return min(max(int(request.GET.get("page", 1)), 1), 500)
+    except ValueError:
+        return 1
+
+
+def _card(practitioner: Practitioner) -> dict:
+    places = place_items(practitioner)
+    return {
+        "practitioner": practitioner,
+        "specialties": specialty_items(practitioner),
+        "place": places[0] if places else None,
+        "other_places": len(places) - 1 if places else 0,
+        "distance_km": getattr(practitioner, "distance_km", None),
+    }
+
+
+@require_GET
+def detail(request: HttpRequest, public_id) -> HttpResponse:
+    practitioner = get_object_or_404(
+        Practitioner.objects.visible_to(request.user)
+        .with_listing()
+        .prefetch_related(
+            Prefetch(
+                "reviews",
+                queryset=Review.objects.published().order_by("-created_at")[:5],
+                to_attr="latest_reviews",
+            )
+        ),
+        public_id=public_id,
+    )
+    form = SlotsForm(request.GET)
+    form.is_valid()  # a bad value falls back to its default below
+    start_day = form.cleaned_data.get("start") or timezone.localdate()
+    start = datetime.combine(start_day, time.min, tzinfo=PARIS)
+    end = datetime.combine(start_day + timedelta(days=SLOT_DAYS), time.min, tzinfo=PARIS)
+    schedule = load_schedules([practitioner.pk], start, end)[practitioner.pk]
+    kinds = [
+        (value, label)
+        for value, label in ConsultationType.Kind.choices
+        if value in schedule.bookable_kinds
+    ]
+    # A patient new to this practitioner books a first visit unless they say so.
+    kind = form.cleaned_data.get("kind") or ""
+    if kind not in schedule.bookable_kinds:
+        kind = kinds[0][0] if kinds else ConsultationType.Kind.FIRST_VISIT
+    slots = compute_slots(schedule, start=start, end=end, kind=kind)
+    days: dict = defaultdict(list)
+    for slot in slots:
+        days[slot.starts_at.astimezone(PARIS).date()].append(
+            {
+                "slot": slot,
+                "place": schedule.places.get(slot.place_id) if slot.place_id else None,
+                "booking_url": _booking_url(practitioner, slot),
+            }
+        )
+    today = timezone.localdate()
+    return render(
+        request,
+        "specialists/detail.html",
+        {
+            "practitioner": practitioner,
+            "specialties": specialty_items(practitioner),
+            "places": place_items(practitioner),
+            "reviews": practitioner.latest_reviews,
+            "days": sorted(days.items()),
+            "kinds": kinds,
+            "kind": kind,
+            "start_day": start_day,
+            "end_day": start_day + timedelta(days=SLOT_DAYS - 1),
+            "previous_start": (
+                max(start_day - timedelta(days=SLOT_DAYS), today)
+                if start_day > today
+                else None
+            ),
+            "next_start": start_day + timedelta(days=SLOT_DAYS),
+        },
+    )
+
+
+def _booking_url(practitioner: Practitioner, slot) -> str:
+    """Where a slot leads, once the appointments app names its booking page.
+
+    `SPECIALISTS_SLOT_BOOKING_URL` is a URL name taking the practitioner's
+    `public_id`; the slot goes in the query string.
+    """
+    name = getattr(settings, "SPECIALISTS_SLOT_BOOKING_URL", None)
+    if not name:
+        return ""
+    try:
+        url = reverse(name, kwargs={"public_id": practitioner.public_id})
+    except NoReverseMatch:
+        return ""
+    return f"{url}?starts_at={slot.starts_at.isoformat()}&kind={slot.kind}"
+
+
+@require_GET
+def photo(request: HttpRequest, public_id) -> HttpResponse:
+    """Practitioners' photos come through here: there is no public media URL."""
+    practitioner = get_object_or_404(
+        Practitioner.objects.visible_to(request.user).only("photo"), public_id=public_id
+    )
+    if not practitioner.photo:
+        raise Http404
+    try:
+        handle = practitioner.photo.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(handle)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
