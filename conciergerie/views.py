@@ -13,4 +13,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/dashboard.html")
+    from patients.models import Patient
+
+    files = Patient.objects.managed_by(request.user)
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "own_file": files.filter(user=request.user).first(),
+            "managed_files": files.exclude(user=request.user),
+        },
+    )

@@ -30,6 +30,35 @@ def other_patient_user(db):
 
 
 @pytest.fixture
+def patient(patient_user):
+    """Camille's own file, with her consent to the processing of health data."""
+    from tests.patients.factories import PatientFactory
+
+    return PatientFactory(
+        user=patient_user,
+        last_name="Petit",
+        first_names="Camille",
+        email=patient_user.email,
+        consented=True,
+    )
+
+
+@pytest.fixture
+def other_patient(other_patient_user):
+    """Lucas's own file, with his consent: someone Camille must never see."""
+    from tests.patients.factories import PatientFactory
+
+    return PatientFactory(
+        user=other_patient_user,
+        last_name="Moreau",
+        first_names="Lucas",
+        sex="male",
+        email=other_patient_user.email,
+        consented=True,
+    )
+
+
+@pytest.fixture
 def practitioner_user(db):
     return UserFactory(email="dr.leroy@example.fr", role=Role.PRACTITIONER)
 
