@@ -20,13 +20,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import FloatField, OuterRef, Q, QuerySet, Subquery
 from django.utils import formats, timezone
-from django.utils.text import get_text_list
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .availability import PARIS
 from .geocoding import GeoPoint, distance_expression, geocode
-from .models import LANGUAGE_IN_SENTENCE, PracticePlace, Practitioner
+from .models import SPEAKS, PracticePlace, Practitioner
 from .search import DEFAULT_RADIUS_KM, end_of_day, specialty_items, within_radius
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -283,21 +282,16 @@ def explain(
     elif candidate.distance_km is not None:
         reasons.append(distance_label(candidate.distance_km))
     reasons.append(availability_label(candidate.next_available_at, now=now))
-    spoken = [
-        str(LANGUAGE_IN_SENTENCE[code])
+    reasons.extend(
+        str(SPEAKS[code])
         for code in criteria.languages
-        if code in candidate.languages and code != "fr" and code in LANGUAGE_IN_SENTENCE
-    ]
-    if spoken:
-        reasons.append(
-            gettext("speaks %(languages)s")
-            % {"languages": get_text_list(spoken, gettext("and"))}
-        )
+        if code != "fr" and code in candidate.languages and code in SPEAKS
+    )
     if criteria.gender and candidate.gender == criteria.gender:
         reasons.append(
-            pgettext("match reason", "a woman")
+            gettext("a woman, as asked")
             if candidate.gender == Practitioner.Gender.FEMALE
-            else pgettext("match reason", "a man")
+            else gettext("a man, as asked")
         )
     sector = sector_label(candidate.sector)
     if sector:
@@ -359,10 +353,10 @@ def availability_label(moment: datetime | None, *, now: datetime) -> str:
 
 def sector_label(sector: str) -> str:
     labels = {
-        Practitioner.Sector.SECTOR_1: pgettext("in a sentence", "sector 1"),
-        Practitioner.Sector.SECTOR_2_OPTAM: pgettext("in a sentence", "sector 2 OPTAM"),
-        Practitioner.Sector.SECTOR_2: pgettext("in a sentence", "sector 2"),
-        Practitioner.Sector.NOT_CONTRACTED: pgettext("in a sentence", "not contracted"),
+        Practitioner.Sector.SECTOR_1: gettext("sector 1"),
+        Practitioner.Sector.SECTOR_2_OPTAM: gettext("sector 2 OPTAM"),
+        Practitioner.Sector.SECTOR_2: gettext("sector 2"),
+        Practitioner.Sector.NOT_CONTRACTED: gettext("not contracted"),
     }
     return labels.get(sector, "")
 

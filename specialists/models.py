@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -31,33 +31,29 @@ from .validators import rpps_key_is_valid, validate_rpps
 #: that "pédiatre", "Pediatre" and "PÉDIATRIE" meet (created by migration 0002).
 SEARCH_CONFIG = "french_unaccent"
 
-#: Languages a practitioner may speak (ISO 639-1), with the label of a form and
-#: the adjective used inside a sentence ("parle anglais").
+#: Languages a practitioner may speak (ISO 639-1, and LSF), with the label of a form
+#: and the phrase used in a match explanation ("parle anglais").
 LANGUAGES = [
-    ("fr", _("French"), pgettext_lazy("spoken language in a sentence", "French")),
-    ("en", _("English"), pgettext_lazy("spoken language in a sentence", "English")),
-    ("es", _("Spanish"), pgettext_lazy("spoken language in a sentence", "Spanish")),
-    ("de", _("German"), pgettext_lazy("spoken language in a sentence", "German")),
-    ("it", _("Italian"), pgettext_lazy("spoken language in a sentence", "Italian")),
-    (
-        "pt",
-        _("Portuguese"),
-        pgettext_lazy("spoken language in a sentence", "Portuguese"),
-    ),
-    ("ar", _("Arabic"), pgettext_lazy("spoken language in a sentence", "Arabic")),
-    ("zh", _("Chinese"), pgettext_lazy("spoken language in a sentence", "Chinese")),
-    ("ru", _("Russian"), pgettext_lazy("spoken language in a sentence", "Russian")),
-    ("nl", _("Dutch"), pgettext_lazy("spoken language in a sentence", "Dutch")),
-    ("he", _("Hebrew"), pgettext_lazy("spoken language in a sentence", "Hebrew")),
-    ("tr", _("Turkish"), pgettext_lazy("spoken language in a sentence", "Turkish")),
-    ("pl", _("Polish"), pgettext_lazy("spoken language in a sentence", "Polish")),
-    ("ro", _("Romanian"), pgettext_lazy("spoken language in a sentence", "Romanian")),
-    ("uk", _("Ukrainian"), pgettext_lazy("spoken language in a sentence", "Ukrainian")),
-    ("ja", _("Japanese"), pgettext_lazy("spoken language in a sentence", "Japanese")),
-    ("lsf", _("French Sign Language"), _("French Sign Language")),
+    ("fr", _("French"), _("speaks French")),
+    ("en", _("English"), _("speaks English")),
+    ("es", _("Spanish"), _("speaks Spanish")),
+    ("de", _("German"), _("speaks German")),
+    ("it", _("Italian"), _("speaks Italian")),
+    ("pt", _("Portuguese"), _("speaks Portuguese")),
+    ("ar", _("Arabic"), _("speaks Arabic")),
+    ("zh", _("Chinese"), _("speaks Chinese")),
+    ("ru", _("Russian"), _("speaks Russian")),
+    ("nl", _("Dutch"), _("speaks Dutch")),
+    ("he", _("Hebrew"), _("speaks Hebrew")),
+    ("tr", _("Turkish"), _("speaks Turkish")),
+    ("pl", _("Polish"), _("speaks Polish")),
+    ("ro", _("Romanian"), _("speaks Romanian")),
+    ("uk", _("Ukrainian"), _("speaks Ukrainian")),
+    ("ja", _("Japanese"), _("speaks Japanese")),
+    ("lsf", _("French Sign Language"), _("speaks French Sign Language")),
 ]
-LANGUAGE_CHOICES = [(code, label) for code, label, _adjective in LANGUAGES]
-LANGUAGE_IN_SENTENCE = {code: adjective for code, _label, adjective in LANGUAGES}
+LANGUAGE_CHOICES = [(code, label) for code, label, _speaks in LANGUAGES]
+SPEAKS = {code: speaks for code, _label, speaks in LANGUAGES}
 
 
 class Localised:

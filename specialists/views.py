@@ -87,7 +87,9 @@ def detail(request: HttpRequest, public_id) -> HttpResponse:
     form.is_valid()  # a bad value falls back to its default below
     start_day = form.cleaned_data.get("start") or timezone.localdate()
     start = datetime.combine(start_day, time.min, tzinfo=PARIS)
-    end = datetime.combine(start_day + timedelta(days=SLOT_DAYS), time.min, tzinfo=PARIS)
+    end = datetime.combine(
+        start_day + timedelta(days=SLOT_DAYS), time.min, tzinfo=PARIS
+    )
     schedule = load_schedules([practitioner.pk], start, end)[practitioner.pk]
     kinds = [
         (value, label)
