@@ -469,7 +469,33 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "reimbursements.tasks.remind_procedure_deadlines",
         "schedule": crontab(minute=30, hour=7),
     },
+    "specialists-refresh-availability": {
+        "task": "specialists.tasks.refresh_availability",
+        "schedule": timedelta(minutes=15),
+    },
 }
+
+# --- Specialist directory -------------------------------------------------------
+# Busy intervals (appointments and holds) taken out of opening hours: a function
+# called with (practitioner ids, start, end) that answers, in one query,
+# {practitioner id: [(start, end), ...]}. The appointments app points it at its own.
+SPECIALISTS_BUSY_INTERVALS = "specialists.availability.no_bookings"
+# Weights of the matching score's criteria (see specialists.matching).
+SPECIALISTS_MATCH_WEIGHTS = {
+    "specialty": 4.0,
+    "distance": 3.0,
+    "availability": 3.0,
+    "rating": 2.0,
+    "language": 2.0,
+    "gender": 1.0,
+    "fees": 2.0,
+    "experience": 2.0,
+}
+# Called as f(shortlist=, by=) in the transaction that proposes a shortlist: the
+# care-request app moves the request to "proposed" there. Empty: nothing is called.
+SPECIALISTS_SHORTLIST_PUBLISHED = ""
+# URL name (taking `public_id`) of the booking page a portal slot links to.
+SPECIALISTS_SLOT_BOOKING_URL = ""
 
 # --- Security ---------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
