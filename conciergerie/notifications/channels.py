@@ -17,9 +17,12 @@ escaping. Contexts and texts never carry medical details.
 """
 
 import abc
+import contextlib
 import hashlib
+import os
 import re
 import smtplib
+import threading
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any, ClassVar
@@ -162,12 +165,11 @@ class EmailChannel(BaseChannel):
                 "Idempotency-Key": message_id.strip("<>").split("@")[0],
                 "Auto-Submitted": "auto-generated",
             },
-            connection=get_connection(),
         )
         if rendered.html:
             email.attach_alternative(rendered.html, "text/html")
         try:
-            email.send()
+            _send_on_kept_connection(email)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _reply in error.recipients.values()]
             raise DeliveryError(
@@ -188,6 +190,60 @@ class EmailChannel(BaseChannel):
                 transient=True,
             ) from error
         return message_id
+
+
+# Opening an SMTP session (TCP, EHLO, STARTTLS, AUTH) costs more round trips than
+# sending one message: each worker process keeps one open between messages.
+_kept = threading.local()
+
+
+def _mail_connection() -> tuple[Any, bool]:
+    """The kept connection for the current settings, and whether it was re-used."""
+    key = (
+        os.getpid(),
+        settings.EMAIL_BACKEND,
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
+        settings.EMAIL_HOST_USER,
+    )
+    kept = getattr(_kept, "mail", None)
+    if kept is not None and kept[0] == key:
+        return kept[1], True
+    _drop_mail_connection()
+    connection = get_connection()
+    connection.open()
+    _kept.mail = (key, connection)
+    return connection, False
+
+
+def _drop_mail_connection() -> None:
+    kept, _kept.mail = getattr(_kept, "mail", None), None
+    # A connection inherited through fork belongs to the parent: leave it be.
+    if kept is not None and kept[0][0] == os.getpid():
+        with contextlib.suppress(Exception):
+            kept[1].close()
+
+
+def _send_on_kept_connection(email: EmailMultiAlternatives) -> None:
+    email.connection, reused = _mail_connection()
+    try:
+        email.send()
+        return
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        _drop_mail_connection()
+        if not reused:
+            raise
+    except Exception:
+        _drop_mail_connection()
+        raise
+    # The relay had closed the idle connection before this message: the message
+    # never went out, so it goes once more, on a fresh connection.
+    email.connection, _reused = _mail_connection()
+    try:
+        email.send()
+    except Exception:
+        _drop_mail_connection()
+        raise
 
 
 class SmsChannel(BaseChannel):

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Q, sql
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -47,6 +47,18 @@ class MessageQuerySet(models.QuerySet["Message"]):
         if user.is_staff:
             return self
         return self.filter(user=user)
+
+    def update_returning(self, **values: Any) -> list["Message"]:
+        """`update()` that answers the updated rows, in one statement (RETURNING).
+
+        The claim and the outcome each need the row they changed; reading it back
+        would cost a second round trip per message.
+        """
+        query = self.query.chain(sql.UpdateQuery)
+        query.add_update_values(values)
+        statement, params = query.get_compiler(self.db).as_sql()
+        manager = self.model._default_manager.db_manager(self.db)
+        return list(manager.raw(f"{statement} RETURNING *", params))
 
     def delivery_summary(self) -> list[dict[str, Any]]:
         """Per channel: messages per state, and the share handed over successfully.

@@ -265,21 +265,18 @@ def render_message(
 
 
 def _claim(message_id: int, now: datetime) -> Message | None:
-    token = uuid.uuid4()
     claimed = Message.objects.filter(
         pk=message_id,
         state__in=[State.PENDING, State.QUEUED],
         next_attempt_at__lte=now,
-    ).update(
+    ).update_returning(
         state=State.SENDING,
         attempts=F("attempts") + 1,
         claimed_at=now,
-        claim_token=token,
+        claim_token=uuid.uuid4(),
         updated_at=now,
     )
-    if not claimed:
-        return None
-    return Message.objects.filter(pk=message_id, claim_token=token).first()
+    return claimed[0] if claimed else None
 
 
 def send_message(*, message_id: int) -> Message | None:
@@ -333,7 +330,7 @@ def _record_success(message: Message, provider_id: str) -> Message:
         pk=message.pk,
         claim_token=message.claim_token,
         state__in=[State.SENDING, State.PENDING, State.QUEUED, State.CANCELLED],
-    ).update(
+    ).update_returning(
         state=State.SENT,
         sent_at=now,
         provider_id=provider_id[:200],
@@ -341,13 +338,13 @@ def _record_success(message: Message, provider_id: str) -> Message:
         last_error="",
         updated_at=now,
     )
-    if not recorded:
-        logger.warning(
-            "Message %s was claimed again while sending; its newer attempt decides.",
-            message.key,
-        )
-    message.refresh_from_db()
-    return message
+    if recorded:
+        return recorded[0]
+    logger.warning(
+        "Message %s was claimed again while sending; its newer attempt decides.",
+        message.key,
+    )
+    return Message.objects.get(pk=message.pk)
 
 
 def _record_failure(message: Message, error: DeliveryError) -> Message:
@@ -363,15 +360,16 @@ def _record_failure(message: Message, error: DeliveryError) -> Message:
             base_seconds=settings.NOTIFICATIONS_RETRY_BASE_SECONDS,
             max_seconds=settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
         )
-        mine.update(
+        recorded = mine.update_returning(
             state=State.PENDING, next_attempt_at=now + delay, updated_at=now, **detail
         )
         logger.info("Message %s will be retried in %s: %s", message.key, delay, error)
     else:
-        mine.update(state=State.FAILED, failed_at=now, updated_at=now, **detail)
+        recorded = mine.update_returning(
+            state=State.FAILED, failed_at=now, updated_at=now, **detail
+        )
         logger.warning("Message %s failed: %s", message.key, error)
-    message.refresh_from_db()
-    return message
+    return recorded[0] if recorded else Message.objects.get(pk=message.pk)
 
 
 def recover_stalled_messages(*, now: datetime | None = None) -> tuple[int, int]:

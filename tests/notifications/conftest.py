@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import setup_databases
 
 from conciergerie.notifications.backends import LocmemSmsBackend
 from conciergerie.notifications.models import Message
@@ -48,6 +50,12 @@ def committed_db(django_db_setup, django_db_blocker):
     only those are removed.
     """
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            # pytest-django prepares the test database only if a collected test
+            # is marked for it; alone, these tests prepare it themselves.
+            setup_databases(
+                verbosity=0, interactive=False, keepdb=True, aliases={"default"}
+            )
         Message.objects.all().delete()
         yield
         Message.objects.all().delete()

@@ -6,6 +6,7 @@ but not delivered again. They keep every attempt too, so that tests can count
 both what reached the wire and what reached the recipient.
 """
 
+import contextlib
 import email
 import itertools
 import json
@@ -34,6 +35,9 @@ class FakeSmsProvider:
         self.attempts: list[dict] = []
         self.delivered: dict[str, dict] = {}
         self.answers: list[int] = []  # status codes to answer next, in order
+        self.holding = False  # accept messages but hold the answers back
+        self.held: list[str] = []
+        self.released = threading.Event()
         self._ids = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -50,12 +54,24 @@ class FakeSmsProvider:
         return self
 
     def stop(self) -> None:
+        self.release_answers()
         self.server.shutdown()
         self.server.server_close()
 
     def fail_next(self, *statuses: int) -> None:
         with self.lock:
             self.answers.extend(statuses)
+
+    def hold_answers(self) -> None:
+        """From now on, deliver but answer only once `release_answers` is called."""
+        with self.lock:
+            self.holding = True
+            self.released.clear()
+
+    def release_answers(self) -> None:
+        with self.lock:
+            self.holding = False
+        self.released.set()
 
     def delivery_counts(self) -> Counter:
         """How many times each key reached the wire (the recipient gets it once)."""
@@ -67,6 +83,9 @@ class FakeSmsProvider:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes: without this, Nagle and
+            # delayed ACKs add 40 ms to every keep-alive request.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:
                 return
@@ -99,7 +118,15 @@ class FakeSmsProvider:
                         answer = {"id": known["id"]}
                     else:
                         answer = {"error": f"status {status}"}
-                self._answer(status, answer)
+                    holding = provider.holding
+                    if holding:
+                        provider.held.append(key)
+                if holding:
+                    # Accepted, but the answer is late: the sender is caught in the
+                    # one window where it cannot know the SMS went out.
+                    provider.released.wait(timeout=60)
+                with contextlib.suppress(OSError):
+                    self._answer(status, answer)
 
         return Handler
 
@@ -118,6 +145,7 @@ class FakeSmtpServer:
         self.mailbox: dict[str, email.message.Message] = {}
         self.refuse_recipients: dict[str, str] = {}  # address -> SMTP reply
         self.data_replies: list[str] = []  # replies to the next DATA commands
+        self.sessions = 0
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -128,9 +156,21 @@ class FakeSmtpServer:
     def stop(self) -> None:
         self.controller.stop()
 
+    def restart(self) -> None:
+        """Drop every open session, as a relay does with idle connections."""
+        self.controller.stop()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
     def delivery_counts(self) -> Counter:
         with self.lock:
             return Counter(message_id(message) for message in self.received)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self.lock:
+            self.sessions += 1
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.refuse_recipients.get(address)

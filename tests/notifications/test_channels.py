@@ -164,6 +164,26 @@ def test_an_unreachable_smtp_server_is_retried(settings):
     assert message.error_code == "smtp_unavailable"
 
 
+def test_consecutive_emails_share_one_smtp_session(fake_smtp):
+    for _ in range(3):
+        send_due(channel="email")
+
+    assert len(fake_smtp.received) == 3
+    assert fake_smtp.sessions == 1
+
+
+def test_an_idle_connection_closed_by_the_relay_is_reopened_at_once(fake_smtp):
+    first = send_due(channel="email")
+    fake_smtp.restart()
+
+    second = send_due(channel="email")
+
+    assert (first.state, second.state) == (State.SENT, State.SENT)
+    assert second.attempts == 1
+    assert len(fake_smtp.mailbox) == 2
+    assert fake_smtp.sessions == 2
+
+
 def test_the_same_email_twice_lands_once_in_a_deduplicating_mailbox(fake_smtp):
     rendered = services.render_message(
         channel="email",

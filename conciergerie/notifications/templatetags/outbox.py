@@ -11,8 +11,6 @@ from datetime import datetime
 from django import template
 from django.utils.dateparse import parse_datetime
 
-from conciergerie.notifications.sms import truncate_sms
-
 register = template.Library()
 
 
@@ -21,9 +19,3 @@ def as_datetime(value: str | datetime | None) -> datetime | str | None:
     if isinstance(value, datetime) or not value:
         return value
     return parse_datetime(str(value)) or value
-
-
-@register.filter
-def sms_truncate(value: str, max_segments: int = 1) -> str:
-    """Shorten a variable part of an SMS (a name, a place) to a segment budget."""
-    return truncate_sms(str(value), max_segments=int(max_segments))
