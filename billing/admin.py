@@ -158,11 +158,14 @@ class QuoteAdmin(SimpleHistoryAdmin):
     ]
     list_filter = ["state"]
     search_fields = ["number", "buyer_name", "reference", "customer__name"]
-    autocomplete_fields = ["customer"]
+    autocomplete_fields = ["customer", "patient"]
     inlines = [QuoteLineInline]
     actions = ["send", "make_invoice"]
     fieldsets = (
-        (None, {"fields": ("customer", "reference", "valid_until", "notes")}),
+        (
+            None,
+            {"fields": ("customer", "patient", "reference", "valid_until", "notes")},
+        ),
         (_("State"), {"fields": ("number", "state", "documents", "sent_at")}),
         (_("Totals"), {"fields": (*TOTAL_FIELDS, "estimated_reimbursement")}),
         (
@@ -199,6 +202,7 @@ class QuoteAdmin(SimpleHistoryAdmin):
             return [
                 *self.readonly_fields,
                 "customer",
+                "patient",
                 "reference",
                 "valid_until",
                 "notes",
@@ -312,15 +316,31 @@ class InvoiceAdmin(SimpleHistoryAdmin):
     list_filter = ["state", "buyer_kind", "issue_date"]
     search_fields = ["number", "buyer_name", "reference", "customer__name"]
     date_hierarchy = "issue_date"
-    autocomplete_fields = ["customer"]
+    autocomplete_fields = ["customer", "patient"]
     inlines = [InvoiceLineInline, PaymentInline, CreditNoteInline]
     actions = ["issue", "credit_in_full", "export_selected"]
     change_list_template = "billing/admin/invoice_change_list.html"
-    editable_fields = ["customer", "reference", "service_date", "due_date", "notes"]
+    editable_fields = [
+        "customer",
+        "patient",
+        "reference",
+        "service_date",
+        "due_date",
+        "notes",
+    ]
     fieldsets = (
         (
             None,
-            {"fields": ("customer", "reference", "service_date", "due_date", "notes")},
+            {
+                "fields": (
+                    "customer",
+                    "patient",
+                    "reference",
+                    "service_date",
+                    "due_date",
+                    "notes",
+                )
+            },
         ),
         (
             _("State"),

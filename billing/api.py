@@ -87,6 +87,9 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
     balance = serializers.DecimalField(max_digits=12, decimal_places=2)
     lines = InvoiceLineSerializer(many=True)
     credit_notes = CreditNoteSummarySerializer(many=True)
+    patient_reference = serializers.CharField(
+        source="patient.reference", default=None, allow_null=True
+    )
     pdf_url = serializers.SerializerMethodField()
     xml_url = serializers.SerializerMethodField()
 
@@ -100,6 +103,7 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
             "service_date",
             "due_date",
             "reference",
+            "patient_reference",
             "currency",
             "buyer",
             "lines",
@@ -134,6 +138,7 @@ def partner_invoices(request):
     return (
         Invoice.objects.visible_to(request.user)
         .exclude(state=Invoice.State.DRAFT)
+        .select_related("patient")
         .prefetch_related("lines", "credit_notes")
     )
 

@@ -491,6 +491,24 @@ class DocumentCounter(models.Model):
         return f"{self.series}-{self.year}: {self.last_value}"
 
 
+# --- Who sees a document -----------------------------------------------------------
+
+
+def _addressed_to(user, *, prefix: str = "") -> Q:
+    """Documents for the user's account, or about a patient whose file they manage.
+
+    A patient sees the documents about their own care, and a parent or guardian
+    those about their child's, whoever pays: the patients app's `managed_by`
+    (owner or active guardian), not `visible_to`, which also opens files to the
+    partners they were shared with.
+    """
+    from patients.models import Patient
+
+    return Q(**{f"{prefix}customer__user": user}) | Q(
+        **{f"{prefix}patient__in": Patient.objects.managed_by(user)}
+    )
+
+
 # --- Quotes ------------------------------------------------------------------------
 
 
@@ -501,7 +519,7 @@ class QuoteQuerySet(models.QuerySet):
             return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(customer__user=user).exclude(state=Quote.State.DRAFT)
+        return self.filter(_addressed_to(user)).exclude(state=Quote.State.DRAFT)
 
 
 class Quote(FSMModelMixin, BuyerSnapshot, Totals, TimeStampedModel):
@@ -524,6 +542,14 @@ class Quote(FSMModelMixin, BuyerSnapshot, Totals, TimeStampedModel):
     )
     customer = models.ForeignKey(
         Customer, models.PROTECT, related_name="quotes", verbose_name=_("customer")
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quotes",
+        verbose_name=_("patient cared for"),
     )
     reference = models.CharField(
         _("reference"),
@@ -731,7 +757,7 @@ class InvoiceQuerySet(models.QuerySet):
             return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(customer__user=user).exclude(state=Invoice.State.DRAFT)
+        return self.filter(_addressed_to(user)).exclude(state=Invoice.State.DRAFT)
 
     def outstanding(self) -> "InvoiceQuerySet":
         return self.filter(
@@ -773,6 +799,14 @@ class Invoice(FSMModelMixin, LockedWhenIssued, BuyerSnapshot, Totals, TimeStampe
     )
     customer = models.ForeignKey(
         Customer, models.PROTECT, related_name="invoices", verbose_name=_("customer")
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+        verbose_name=_("patient cared for"),
     )
     quote = models.OneToOneField(
         Quote,
@@ -959,7 +993,7 @@ class CreditNoteQuerySet(models.QuerySet):
             return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(invoice__customer__user=user)
+        return self.filter(_addressed_to(user, prefix="invoice__"))
 
 
 class CreditNote(LockedWhenIssued, BuyerSnapshot, Totals, TimeStampedModel):
@@ -1044,7 +1078,7 @@ class PaymentQuerySet(models.QuerySet):
             return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(invoice__customer__user=user)
+        return self.filter(_addressed_to(user, prefix="invoice__"))
 
 
 class Payment(TimeStampedModel):

@@ -58,6 +58,17 @@ def document_context(document: Quote | Invoice | CreditNote) -> dict:
             line for line in lines if line.vat_category == VatCategory.DISBURSEMENT
         ],
         "vat_breakdown": document.vat_breakdown(),
+        # The patient's public reference only: enough to match the care, without
+        # printing an employee's or a child's name on a payer's invoice.
+        "beneficiary": getattr(
+            getattr(
+                document.invoice if isinstance(document, CreditNote) else document,
+                "patient",
+                None,
+            ),
+            "reference",
+            "",
+        ),
         "default_service_date": (
             document.invoice.service_date
             if isinstance(document, CreditNote)

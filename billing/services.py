@@ -188,13 +188,15 @@ def create_quote(
     customer: Customer,
     lines: Sequence[LineSpec],
     by=None,
+    patient=None,
     reference: str = "",
     valid_until: date | None = None,
     notes: str = "",
 ) -> Quote:
-    """Draft a quote for a customer from catalogue or free lines."""
+    """Draft a quote for a customer (about a patient's care) from lines."""
     quote = Quote(
         customer=customer,
+        patient=patient,
         reference=reference,
         valid_until=valid_until,
         notes=notes,
@@ -337,6 +339,7 @@ def create_invoice_from_quote(*, quote: Quote, by=None) -> Invoice:
         )
     invoice = Invoice(
         customer=quote.customer,
+        patient=quote.patient,
         quote=quote,
         reference=quote.reference,
         notes=quote.notes,
@@ -372,6 +375,7 @@ def create_invoice(
     customer: Customer,
     lines: Sequence[LineSpec],
     by=None,
+    patient=None,
     reference: str = "",
     service_date: date | None = None,
     notes: str = "",
@@ -379,6 +383,7 @@ def create_invoice(
     """Draft an invoice; nothing is numbered until it is issued."""
     invoice = Invoice(
         customer=customer,
+        patient=patient,
         reference=reference,
         service_date=service_date,
         notes=notes,

@@ -163,3 +163,15 @@ def test_the_schema_documents_the_invoice_endpoints(api_client, db):
         "application/pdf"
         in paths["/api/v1/invoices/{id}/pdf/"]["get"]["responses"]["200"]["content"]
     )
+
+
+def test_an_invoice_names_the_patient_by_reference(api_client, partner_client, token):
+    from tests.patients.factories import PatientFactory
+
+    patient = PatientFactory()
+    customer = CustomerFactory(insurer=True, user=partner_client.user)
+    invoice = issued_invoice(customer, patient=patient)
+
+    response = api_client.get(f"/api/v1/invoices/{invoice.public_id}/", **bearer(token))
+
+    assert response.json()["patient_reference"] == patient.reference

@@ -8,6 +8,7 @@ import pytest
 from billing import services
 from billing.models import Quote
 from tests.billing.factories import CustomerFactory, issued_invoice, lines
+from tests.factories import UserFactory
 
 D = Decimal
 
@@ -170,3 +171,61 @@ def test_a_company_invoice_is_not_shown_to_a_patient(client, patient_user):
     response = client.get("/billing/")
 
     assert list(response.context["invoices"]) == []
+
+
+# --- Documents about a patient's care ----------------------------------------------
+
+
+def test_a_guardian_sees_the_invoices_about_their_child(client, db):
+    from tests.patients.factories import GuardianshipFactory
+
+    guardianship = GuardianshipFactory()
+    payer = CustomerFactory(user=None, email="")  # e.g. the other parent
+    invoice = issued_invoice(payer, patient=guardianship.patient)
+    client.force_login(guardianship.guardian)
+
+    listing = client.get("/billing/")
+    detail = client.get(f"/billing/invoices/{invoice.public_id}/")
+
+    assert list(listing.context["invoices"]) == [invoice]
+    assert detail.status_code == 200
+
+
+def test_the_patient_sees_an_invoice_about_them_paid_by_their_employer(client, db):
+    from tests.patients.factories import PatientFactory
+
+    employee = PatientFactory(user=UserFactory(role="patient"))
+    invoice = issued_invoice(CustomerFactory(company=True), patient=employee)
+    client.force_login(employee.user)
+
+    response = client.get(f"/billing/invoices/{invoice.public_id}/")
+
+    assert response.status_code == 200
+
+
+def test_an_ended_guardianship_closes_the_childs_invoices(client, db):
+    from django.utils import timezone
+
+    from tests.patients.factories import GuardianshipFactory
+
+    guardianship = GuardianshipFactory(ended_at=timezone.now())
+    invoice = issued_invoice(CustomerFactory(user=None), patient=guardianship.patient)
+    client.force_login(guardianship.guardian)
+
+    response = client.get(f"/billing/invoices/{invoice.public_id}/")
+
+    assert response.status_code == 404
+
+
+def test_the_pdf_names_the_patient_by_reference_only(db, tmp_path):
+    from billing import pdf
+    from tests.billing.test_documents import pdf_text
+    from tests.patients.factories import PatientFactory
+
+    patient = PatientFactory(last_name="Durandal")
+    invoice = issued_invoice(CustomerFactory(company=True), patient=patient)
+
+    text = pdf_text(pdf.render_pdf(invoice, language="fr"), tmp_path)
+
+    assert f"Patient {patient.reference}" in text
+    assert "Durandal" not in text
