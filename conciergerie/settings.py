@@ -553,10 +553,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django_redis": {"level": "ERROR"},
-        # WeasyPrint and factur-x narrate every PDF at INFO: keep their warnings.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-        "factur-x": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # PDF libraries narrate every step at INFO.
         "weasyprint": {"level": "WARNING"},
