@@ -7,7 +7,7 @@ scheduling it twice finds the same row, and the key travels to the provider as a
 idempotency key. See docs/notifications.md for the whole design.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -54,7 +54,7 @@ class MessageQuerySet(models.QuerySet["Message"]):
         The claim and the outcome each need the row they changed; reading it back
         would cost a second round trip per message.
         """
-        query = self.query.chain(sql.UpdateQuery)
+        query = cast(sql.UpdateQuery, self.query.chain(sql.UpdateQuery))
         query.add_update_values(values)
         statement, params = query.get_compiler(self.db).as_sql()
         manager = self.model._default_manager.db_manager(self.db)
