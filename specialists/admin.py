@@ -309,6 +309,7 @@ class PractitionerAdmin(admin.ModelAdmin):
             },
         ),
     )
+
     class Media:
         css = {"all": ["specialists/admin.css"]}
 
