@@ -226,7 +226,7 @@ BUSINESS_KINDS = frozenset({CustomerKind.COMPANY, CustomerKind.INSURER})
 
 class CustomerQuerySet(models.QuerySet):
     def visible_to(self, user) -> "CustomerQuerySet":
-        if user.is_staff:
+        if user.is_staff and user.has_perm("billing.view_customer"):
             return self
         return self.filter(user=user)
 
@@ -515,7 +515,7 @@ def _addressed_to(user, *, prefix: str = "") -> Q:
 class QuoteQuerySet(models.QuerySet):
     def visible_to(self, user) -> "QuoteQuerySet":
         """Staff see every quote; others the quotes addressed to them."""
-        if user.is_staff:
+        if user.is_staff and user.has_perm("billing.view_quote"):
             return self
         if not user.is_authenticated:
             return self.none()
@@ -753,7 +753,7 @@ class LockedWhenIssued(models.Model):
 class InvoiceQuerySet(models.QuerySet):
     def visible_to(self, user) -> "InvoiceQuerySet":
         """Staff see every invoice; others the issued invoices addressed to them."""
-        if user.is_staff:
+        if user.is_staff and user.has_perm("billing.view_invoice"):
             return self
         if not user.is_authenticated:
             return self.none()
@@ -989,7 +989,7 @@ class InvoiceLine(LineBase):
 
 class CreditNoteQuerySet(models.QuerySet):
     def visible_to(self, user) -> "CreditNoteQuerySet":
-        if user.is_staff:
+        if user.is_staff and user.has_perm("billing.view_creditnote"):
             return self
         if not user.is_authenticated:
             return self.none()
@@ -1074,7 +1074,7 @@ class CreditNoteLine(LineBase):
 
 class PaymentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PaymentQuerySet":
-        if user.is_staff:
+        if user.is_staff and user.has_perm("billing.view_payment"):
             return self
         if not user.is_authenticated:
             return self.none()

@@ -229,3 +229,21 @@ def test_the_pdf_names_the_patient_by_reference_only(db, tmp_path):
 
     assert f"Patient {patient.reference}" in text
     assert "Durandal" not in text
+
+
+def test_staff_without_billing_rights_see_no_invoice_in_the_portal(client, adviser):
+    issued_invoice()
+    client.force_login(adviser)
+
+    response = client.get("/billing/")
+
+    assert list(response.context["invoices"]) == []
+
+
+def test_a_billing_manager_sees_every_invoice(client, manager):
+    invoice = issued_invoice()
+    client.force_login(manager)
+
+    response = client.get(f"/billing/invoices/{invoice.public_id}/")
+
+    assert response.status_code == 200
