@@ -32,6 +32,7 @@ from .access import (
     medical_access,
     open_medical_files,
 )
+from .forms import NirField
 from .models import (
     Channel,
     Document,
@@ -51,6 +52,16 @@ ENCRYPTED_ONE_LINE = {
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+def _adopt(obj, saved) -> None:
+    """Make the admin's unsaved instance the row a service just created, so that
+    the admin's history message and redirect describe it."""
+    obj.__dict__.update(
+        {key: value for key, value in saved.__dict__.items() if key != "_state"}
+    )
+    obj._state.adding = False
+    obj._state.db = saved._state.db
 
 
 # --- Inlines ------------------------------------------------------------------------
@@ -211,6 +222,7 @@ class PatientAdminForm(forms.ModelForm):
     confirm_duplicate = forms.BooleanField(
         label=_("This is a different person: create the file anyway"), required=False
     )
+    nir = NirField()
     health_data_consent = forms.BooleanField(
         label=_("The patient consents to the processing of their health data"),
         help_text=_("Read them the privacy notice first; the channel is recorded."),
@@ -595,6 +607,12 @@ class PatientAdmin(SimpleHistoryAdmin):
                         data=inline_form.cleaned_data,
                         request=request,
                     )
+            # The admin's change message reads what a formset saved.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = (
+                [],
+                [],
+                [],
+            )
             return
         if formset.model is InsuranceCoverage:
             for coverage in formset.save(commit=False):
@@ -834,8 +852,7 @@ class DocumentAdmin(admin.ModelAdmin):
             channel=Channel.ADMIN,
             request=request,
         )
-        obj.pk = document.pk
-        obj._state.adding = False
+        _adopt(obj, document)
 
     def delete_model(self, request, obj):
         services.delete_document(document=obj, by=request.user, request=request)
@@ -905,8 +922,7 @@ class HealthDataConsentAdmin(admin.ModelAdmin):
             channel=form.cleaned_data["channel"],
             request=request,
         )
-        obj.pk = consent.pk
-        obj._state.adding = False
+        _adopt(obj, consent)
 
     @admin.action(description=_("Record the withdrawal of consent"))
     def record_withdrawal(self, request, queryset):

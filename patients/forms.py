@@ -12,6 +12,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from .models import Document, Guardianship, InsuranceCoverage, MedicalProfile, Patient
 from .services import IDENTITY_FIELDS
+from .validators import normalise_nir
 
 
 class DateInput(forms.DateInput):
@@ -43,10 +44,29 @@ AUTOCOMPLETE = {
 }
 
 
+class NirField(forms.CharField):
+    """The NIR as people type it (spaces, dots); normalised before the model's
+    checks of length, key and consistency with sex and birth date."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("social security number"))
+        kwargs.setdefault("help_text", _("15 digits, as on the carte Vitale."))
+        super().__init__(max_length=25, required=False, **kwargs)
+
+    def to_python(self, value):
+        return normalise_nir(super().to_python(value))
+
+
 class IdentityForm(forms.ModelForm):
     """Identity, contact and reminder preferences (rectifiable at any time)."""
 
     required_css_class = "required"
+
+    nir = NirField(
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "spellcheck": "false", "autocomplete": "off"}
+        )
+    )
 
     mobile_phone = PhoneNumberField(
         label=_("mobile phone"),
@@ -74,7 +94,6 @@ class IdentityForm(forms.ModelForm):
         for name, token in AUTOCOMPLETE.items():
             if name in self.fields:
                 self.fields[name].widget.attrs.setdefault("autocomplete", token)
-        self.fields["nir"].widget.attrs["autocomplete"] = "off"
         if self.instance.pk and self.instance.nir:
             self.initial["nir"] = self.instance.nir
 

@@ -680,7 +680,7 @@ class InsuranceCoverage(TimeStampedModel):
                 violation_error_code="contrat_responsable_overrun",
                 violation_error_message=_(
                     "In a contrat responsable, overruns of practitioners outside OPTAM "
-                    "are covered at most at 100% of the base and at least 20 points "
+                    "are covered at most at 100%% of the base and at least 20 points "
                     "less than for OPTAM practitioners."
                 ),
             ),

@@ -303,7 +303,7 @@ def test_an_account_has_one_own_file(patient):
     assert error.value.code == "already_has_file"
 
 
-# --- Dependants -----------------------------------------------------------------------
+# --- Dependants ---------------------------------------------------------------------
 
 
 def test_a_parent_opens_the_file_of_their_child(patient_user):
@@ -357,7 +357,7 @@ def test_parents_stop_managing_the_file_at_majority(patient_user):
     assert adult.ended_at is not None
 
 
-# --- Rectification, assignment, merge ------------------------------------------------
+# --- Rectification, assignment, merge -----------------------------------------------
 
 
 def test_rectifying_identity_keeps_the_previous_values_in_the_history(patient):
