@@ -196,7 +196,7 @@ def test_the_document_list_shows_only_open_files(staff_client, adviser, full_fil
     assert other.title not in html
 
 
-# --- Registration by a concierge ------------------------------------------------------
+# --- Registration by a concierge ----------------------------------------------------
 
 
 def _form_data(response) -> dict:
@@ -351,7 +351,7 @@ def test_merging_two_duplicates_from_the_list(staff_client, coordinator, patient
     assert duplicate.merged_into == patient
 
 
-# --- Documents and consents -----------------------------------------------------------
+# --- Documents and consents ---------------------------------------------------------
 
 
 def test_an_adviser_adds_a_document_and_an_executable_is_refused(
@@ -399,7 +399,7 @@ def test_recording_a_phone_consent_from_the_admin(staff_client, coordinator, db)
     assert services.has_health_data_consent(patient)
 
 
-# --- Erasure ----------------------------------------------------------------------------
+# --- Erasure ------------------------------------------------------------------------
 
 
 def test_a_concierge_carries_out_an_erasure_from_its_page(
