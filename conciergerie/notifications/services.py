@@ -50,6 +50,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
+from conciergerie.accounts.models import User
+
 from . import tasks
 from .channels import DeliveryError, Rendered, get_channel
 from .models import Message
@@ -139,7 +141,7 @@ def schedule_message(
     context: Mapping[str, Any],
     due_at: datetime,
     language: str,
-    user: Any = None,
+    user: User | None = None,
     subject: str = "",
     expires_at: datetime | None = None,
 ) -> Message:
@@ -147,8 +149,10 @@ def schedule_message(
 
     Call it inside the transaction of the change that calls for the message: the
     row commits or rolls back with it. The first call wins; later calls with the
-    same key change nothing. A message due now is enqueued when the transaction
-    commits, the others by the sweep when their time comes.
+    same key change nothing, whatever the row's state (a message to send again
+    after a change, such as a rescheduled appointment's reminder, needs a new key).
+    A message due now is enqueued when the transaction commits, the others by the
+    sweep when their time comes.
     """
     existing = Message.objects.filter(key=key).first()
     if existing is not None:

@@ -9,6 +9,7 @@ alone brings every message home. Each message must reach its recipient exactly
 once. `make test` runs 200 appointments, `make proof` 2,000.
 """
 
+import shutil
 import time
 from collections import Counter
 from datetime import timedelta
@@ -27,7 +28,14 @@ from tests.notifications.harness import (
     worker_environment,
 )
 
-pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("committed_db")]
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.usefixtures("committed_db"),
+    pytest.mark.skipif(
+        shutil.which("redis-server") is None,
+        reason="needs redis-server (make test installs it)",
+    ),
+]
 
 State = Message.State
 
