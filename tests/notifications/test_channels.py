@@ -4,9 +4,10 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from conciergerie.notifications import backends, services
+from conciergerie.notifications import backends, channels, services
 from conciergerie.notifications.channels import EmailChannel
 from conciergerie.notifications.models import Message
 from tests.notifications.factories import schedule
@@ -236,3 +237,55 @@ def test_dates_stored_in_the_context_are_shown_in_paris_time(settings, tmp_path)
     )
 
     assert rendered.text == "10:30"
+
+
+# --- Another app's channel ------------------------------------------------------
+
+
+class RecordingChannel(channels.BaseChannel):
+    """What a partner-webhook channel looks like to the outbox."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def validate_recipient(self, to: str) -> None:
+        if not to.startswith("https://"):
+            raise ValidationError("https only", code="invalid_recipient")
+
+    def render(self, *, template, context) -> channels.Rendered:
+        return channels.Rendered(text=f"{template}:{context['event']}")
+
+    def deliver(self, *, to, rendered, idempotency_key) -> str:
+        self.sent.append((to, rendered.text, idempotency_key))
+        return f"hook-{len(self.sent)}"
+
+
+def test_a_channel_registered_by_another_app_gets_the_same_guarantees(monkeypatch):
+    hook = RecordingChannel()
+    monkeypatch.setattr(channels, "_registry", dict(channels._registry))
+    channels.register_channel("webhook", hook)
+
+    message = send_due(
+        channel="webhook",
+        to="https://partner.example.fr/hooks",
+        template="partners/result-ready",
+        context={"event": "result.ready"},
+    )
+    again = services.send_message(message_id=message.pk)
+
+    assert "webhook" in channels.channel_names()
+    assert message.state == State.SENT
+    assert message.provider_id == "hook-1"
+    assert again is None
+    assert hook.sent == [
+        (
+            "https://partner.example.fr/hooks",
+            "partners/result-ready:result.ready",
+            message.key,
+        )
+    ]
+
+
+def test_a_channel_name_must_be_a_plain_identifier():
+    with pytest.raises(ValueError, match="Invalid channel name"):
+        channels.register_channel("Web Hook", RecordingChannel())
