@@ -517,9 +517,7 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 
 # Teleconsultation video: a self-hosted Jitsi Meet with JWT authentication.
-VIDEO_PROVIDER = env(
-    "VIDEO_PROVIDER", default="teleconsult.video.JitsiProvider"
-)
+VIDEO_PROVIDER = env("VIDEO_PROVIDER", default="teleconsult.video.JitsiProvider")
 VIDEO_DOMAIN = env("VIDEO_DOMAIN", default="meet.conciergerie.local")
 VIDEO_JWT_APP_ID = env("VIDEO_JWT_APP_ID", default="conciergerie")
 VIDEO_JWT_SECRET = env("VIDEO_JWT_SECRET", default="") or SECRET_KEY

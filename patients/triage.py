@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
-# --- Text normalisation ---------------------------------------------------------
+# --- Text normalisation --------------------------------------------------------------
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _SENTENCE = re.compile(r"[.!?;\n]+")
@@ -107,7 +107,7 @@ def _phrases(*texts: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(text.split()) for text in texts)
 
 
-# --- Red flags -------------------------------------------------------------------
+# --- Red flags ----------------------------------------------------------------------
 
 NEGATIONS = frozenset(
     {"pas", "sans", "aucun", "aucune", "jamais", "ni", "no", "not", "without", "never"}
@@ -369,7 +369,7 @@ def find_red_flags(text: str) -> list[RedFlagMatch]:
     return list(matches.values())
 
 
-# --- Urgency ----------------------------------------------------------------------
+# --- Urgency ------------------------------------------------------------------------
 
 
 class Urgency:
@@ -485,7 +485,7 @@ def assess_urgency(text: str) -> UrgencyAssessment:
     return UrgencyAssessment(Urgency.ROUTINE, ())
 
 
-# --- Specialty suggestion ------------------------------------------------------------
+# --- Specialty suggestion -----------------------------------------------------------
 
 # Weights: 5 names the specialist or a specialty-only exam, 3 a strong sign, 1-2 a hint.
 SPECIALTY_LEXICON: dict[str, tuple[tuple[str, int], ...]] = {
