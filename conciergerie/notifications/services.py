@@ -33,6 +33,7 @@ no row can stay unsent: every state short of `sent` is either claimable or
 recovered by the sweep.
 """
 
+import json
 import logging
 import re
 import uuid
@@ -43,6 +44,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import F
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
@@ -100,16 +102,30 @@ def message_key(*, subject: str, kind: str, channel: str) -> str:
     return f"{subject}:{kind}:{channel}"
 
 
-def _check_context(context: Mapping[str, Any], path: str = "") -> None:
-    for name, value in context.items():
-        if str(name).lower() in MEDICAL_CONTEXT_KEYS:
-            raise ValidationError(
-                _("Messages may not carry medical details (%(name)s)."),
-                code="medical_content",
-                params={"name": f"{path}{name}"},
-            )
-        if isinstance(value, Mapping):
+def _check_context(context: Any, path: str = "") -> None:
+    if isinstance(context, Mapping):
+        for name, value in context.items():
+            if str(name).lower() in MEDICAL_CONTEXT_KEYS:
+                raise ValidationError(
+                    _("Messages may not carry medical details (%(name)s)."),
+                    code="medical_content",
+                    params={"name": f"{path}{name}"},
+                )
             _check_context(value, f"{path}{name}.")
+    elif isinstance(context, list | tuple):
+        for value in context:
+            _check_context(value, path)
+
+
+def _serialisable(context: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        json.dumps(context, cls=DjangoJSONEncoder)
+    except (TypeError, ValueError) as error:
+        raise ValidationError(
+            _("The message context must be plain data (text, numbers, dates)."),
+            code="invalid_context",
+        ) from error
+    return dict(context)
 
 
 def _validate_new_message(
@@ -166,6 +182,7 @@ def schedule_message(
         due_at=due_at,
     )
     _check_context(context)
+    context = _serialisable(context)
     message = Message(
         key=key,
         subject=subject,
@@ -174,7 +191,7 @@ def schedule_message(
         user=user,
         template=template,
         language=language,
-        context=dict(context),
+        context=context,
         due_at=due_at,
         next_attempt_at=due_at,
         expires_at=expires_at,

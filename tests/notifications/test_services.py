@@ -85,6 +85,8 @@ def test_a_message_due_now_is_sent_once_the_transaction_commits(
         ({"due_at": timezone.datetime(2030, 1, 1, 9, 0)}, "naive_datetime"),  # noqa: DTZ001
         ({"context": {"diagnosis": "asthma"}}, "medical_content"),
         ({"context": {"visit": {"Reason": "back pain"}}}, "medical_content"),
+        ({"context": {"visits": [{"symptoms": "fever"}]}}, "medical_content"),
+        ({"context": {"when": object()}}, "invalid_context"),
     ],
 )
 def test_a_message_that_cannot_be_sent_is_refused_when_scheduled(overrides, code):
