@@ -99,7 +99,7 @@ class DraftLineInline(admin.TabularInline):
     """Lines editable while the document is a draft, read-only afterwards."""
 
     extra = 0
-    fields = LINE_FIELDS
+    fields = tuple(LINE_FIELDS)
     readonly_fields = ["net_amount", "vat_amount"]
     autocomplete_fields = ["service"]
 
@@ -119,11 +119,13 @@ class DraftLineInline(admin.TabularInline):
         return self._is_draft(obj) and super().has_delete_permission(request, obj)
 
 
-def report(modeladmin, request, done: int, errors: list[str], success: str) -> None:
+def report(modeladmin, request, done: int, errors: list[str], success) -> None:
     for error in errors:
         modeladmin.message_user(request, error, messages.WARNING)
     if done:
-        modeladmin.message_user(request, success % {"count": done}, messages.SUCCESS)
+        modeladmin.message_user(
+            request, str(success) % {"count": done}, messages.SUCCESS
+        )
 
 
 def apply_service(queryset, call) -> tuple[int, list[str]]:
@@ -281,7 +283,7 @@ class InvoiceLineInline(DraftLineInline):
 class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
-    fields = ["received_on", "kind", "method", "amount", "reference", "recorded_by"]
+    fields = ("received_on", "kind", "method", "amount", "reference", "recorded_by")
     readonly_fields = fields
     can_delete = False
     show_change_link = False
@@ -293,7 +295,7 @@ class PaymentInline(admin.TabularInline):
 class CreditNoteInline(admin.TabularInline):
     model = CreditNote
     extra = 0
-    fields = ["number", "issue_date", "reason", "total"]
+    fields = ("number", "issue_date", "reason", "total")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -661,7 +663,7 @@ class ReadOnlyMixin:
 class CreditNoteLineInline(admin.TabularInline):
     model = CreditNoteLine
     extra = 0
-    fields = LINE_FIELDS
+    fields = tuple(LINE_FIELDS)
     readonly_fields = LINE_FIELDS
     can_delete = False
 

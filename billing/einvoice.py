@@ -28,7 +28,12 @@ PROFILE = "urn:cen.eu:en16931:2017"
 LEVEL = "en16931"
 TYPE_INVOICE = "380"
 TYPE_CREDIT_NOTE = "381"
-UNIT_CODES = {Unit.UNIT: "C62", Unit.HOUR: "HUR", Unit.MONTH: "MON", Unit.YEAR: "ANN"}
+UNIT_CODES: dict[str, str] = {
+    Unit.UNIT: "C62",
+    Unit.HOUR: "HUR",
+    Unit.MONTH: "MON",
+    Unit.YEAR: "ANN",
+}
 DISBURSEMENT_REASON_CODE = "VATEX-EU-79-C"
 DISBURSEMENT_REASON = (
     "Débours : frais avancés au nom et pour le compte du client (CGI art. 267 II 2°)"
@@ -48,7 +53,8 @@ def _amount(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def _date(parent, tag: str, day: date, *, qualified: bool = False) -> None:
+def _date(parent, tag: str, day: date | None, *, qualified: bool = False) -> None:
+    assert day is not None, f"{tag} needs a date"
     holder = _el(parent, tag)
     prefix = "qdt" if qualified else "udt"
     _el(holder, f"{prefix}:DateTimeString", day.strftime("%Y%m%d"), format="102")
@@ -100,6 +106,8 @@ def _party(
 def build_cii_xml(document: Invoice | CreditNote) -> bytes:
     """The CII XML of an issued invoice or credit note (EN 16931 profile)."""
     is_credit_note = isinstance(document, CreditNote)
+    invoice = document if isinstance(document, Invoice) else None
+    original = document.invoice if isinstance(document, CreditNote) else None
     seller = document.seller
     lines = list(document.lines.all())
     root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
@@ -116,23 +124,22 @@ def build_cii_xml(document: Invoice | CreditNote) -> bytes:
         ("REG", f"{seller['name']}, {seller['legal_form']}, {seller['rcs']}"),
         ("AAB", "Pas d'escompte pour paiement anticipé."),
     ]
-    if not is_credit_note:
+    if invoice is not None:
         notes.append(
             (
                 "PMD",
-                "Pénalités de retard au taux annuel de "
-                f"{document.late_penalty_rate} %.",
+                f"Pénalités de retard au taux annuel de {invoice.late_penalty_rate} %.",
             )
         )
-        if document.recovery_indemnity:
+        if invoice.recovery_indemnity:
             notes.append(
                 (
                     "PMT",
                     "Indemnité forfaitaire pour frais de recouvrement : "
-                    f"{document.recovery_indemnity} €.",
+                    f"{invoice.recovery_indemnity} €.",
                 )
             )
-    else:
+    if isinstance(document, CreditNote):
         notes.append(("ACY", document.reason))
     for subject, content in notes:
         note = _el(header, "ram:IncludedNote")
@@ -145,7 +152,7 @@ def build_cii_xml(document: Invoice | CreditNote) -> bytes:
         line_doc = _el(item, "ram:AssociatedDocumentLineDocument")
         _el(line_doc, "ram:LineID", str(index))
         product = _el(item, "ram:SpecifiedTradeProduct")
-        if line.service_id:
+        if line.service is not None:
             _el(product, "ram:SellerAssignedID", line.service.code)
         _el(product, "ram:Name", line.description)
         agreement = _el(item, "ram:SpecifiedLineTradeAgreement")
@@ -198,9 +205,8 @@ def build_cii_xml(document: Invoice | CreditNote) -> bytes:
     )
 
     delivery = _el(transaction, "ram:ApplicableHeaderTradeDelivery")
-    service_date = (
-        document.invoice.service_date if is_credit_note else document.service_date
-    )
+    dated = original or invoice
+    service_date = dated.service_date if dated is not None else None
     if service_date:
         event = _el(delivery, "ram:ActualDeliverySupplyChainEvent")
         _date(event, "ram:OccurrenceDateTime", service_date)
@@ -208,7 +214,7 @@ def build_cii_xml(document: Invoice | CreditNote) -> bytes:
     settlement = _el(transaction, "ram:ApplicableHeaderTradeSettlement")
     _el(settlement, "ram:PaymentReference", document.number)
     _el(settlement, "ram:InvoiceCurrencyCode", "EUR")
-    if seller.get("iban") and not is_credit_note:
+    if seller.get("iban") and invoice is not None:
         means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
         _el(means, "ram:TypeCode", "58")  # SEPA credit transfer
         account = _el(means, "ram:PayeePartyCreditorFinancialAccount")
@@ -231,14 +237,14 @@ def build_cii_xml(document: Invoice | CreditNote) -> bytes:
         _el(tax, "ram:ExemptionReasonCode", DISBURSEMENT_REASON_CODE)
         _el(tax, "ram:RateApplicablePercent", "0.00")
 
-    if not is_credit_note:
+    if invoice is not None and invoice.due_date is not None:
         terms = _el(settlement, "ram:SpecifiedTradePaymentTerms")
         _el(
             terms,
             "ram:Description",
-            f"Paiement à réception, au plus tard le {document.due_date:%d/%m/%Y}.",
+            f"Paiement à réception, au plus tard le {invoice.due_date:%d/%m/%Y}.",
         )
-        _date(terms, "ram:DueDateDateTime", document.due_date)
+        _date(terms, "ram:DueDateDateTime", invoice.due_date)
 
     line_total = document.total_excl_vat + document.total_disbursements
     summation = _el(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
@@ -248,13 +254,13 @@ def build_cii_xml(document: Invoice | CreditNote) -> bytes:
     _el(summation, "ram:GrandTotalAmount", _amount(document.total))
     _el(summation, "ram:DuePayableAmount", _amount(document.total))
 
-    if is_credit_note:
+    if original is not None:
         referenced = _el(settlement, "ram:InvoiceReferencedDocument")
-        _el(referenced, "ram:IssuerAssignedID", document.invoice.number)
+        _el(referenced, "ram:IssuerAssignedID", original.number)
         _date(
             referenced,
             "ram:FormattedIssueDateTime",
-            document.invoice.issue_date,
+            original.issue_date,
             qualified=True,
         )
 

@@ -7,6 +7,8 @@ outbox's text messages cannot. Every message is in the customer's language
 (French by default) and carries no health information.
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
@@ -26,6 +28,10 @@ QUOTE_TEMPLATE = "billing/email/quote_sent"
 REMINDER_TEMPLATE = "billing/email/overdue_reminder"
 
 
+def _day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
 def _link(document) -> str:
     return f"{settings.SITE_URL}{document.get_absolute_url()}"
 
@@ -41,7 +47,7 @@ def schedule_quote_email(*, quote: Quote) -> None:
             "buyer_name": quote.buyer_name,
             "number": quote.number,
             "total": str(quote.total),
-            "valid_until": quote.valid_until.strftime("%d/%m/%Y"),
+            "valid_until": _day(quote.valid_until),
             "link": _link(quote),
         },
         due_at=timezone.now(),
@@ -66,7 +72,7 @@ def schedule_reminder_email(*, reminder: OverdueReminder) -> None:
         context={
             "buyer_name": invoice.buyer_name,
             "number": invoice.number,
-            "due_date": invoice.due_date.strftime("%d/%m/%Y"),
+            "due_date": _day(invoice.due_date),
             "balance": str(invoice.amount_due),
             "link": _link(invoice),
             "business": invoice.buyer_is_business,

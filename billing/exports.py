@@ -64,7 +64,7 @@ def invoice_rows(start: date, end: date) -> Iterator[list[str]]:
     )
     for invoice in invoices:
         yield [
-            invoice.number,
+            invoice.number or "",
             _day(invoice.issue_date),
             _day(invoice.service_date),
             _day(invoice.due_date),
@@ -109,7 +109,7 @@ def credit_note_rows(start: date, end: date) -> Iterator[list[str]]:
         yield [
             credit_note.number,
             _day(credit_note.issue_date),
-            credit_note.invoice.number,
+            credit_note.invoice.number or "",
             credit_note.buyer_name,
             credit_note.buyer_siren,
             credit_note.reason,
@@ -143,7 +143,7 @@ def payment_rows(start: date, end: date) -> Iterator[list[str]]:
             payment.get_method_display(),
             _amount(payment.signed_amount),
             payment.reference,
-            payment.invoice.number,
+            payment.invoice.number or "",
             payment.invoice.buyer_name,
         ]
 

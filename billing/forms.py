@@ -24,7 +24,7 @@ class PeriodForm(forms.Form):
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and end < start:
             raise forms.ValidationError(
@@ -89,7 +89,7 @@ class CreditNoteForm(forms.Form):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not cleaned.get("full") and not self.credited_amounts():
             raise forms.ValidationError(
                 _("Choose what to credit: everything, or an amount on some lines."),

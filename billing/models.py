@@ -28,8 +28,6 @@ from conciergerie.models import TimeStampedModel
 
 from .money import ZERO, compute_line_amounts, sum_lines
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
-
 
 class DateRange(Func):
     function = "DATERANGE"
@@ -332,10 +330,18 @@ class BuyerSnapshot(models.Model):
 
 
 class Totals(models.Model):
-    total_excl_vat = models.DecimalField(_("total excl. VAT"), default=ZERO, **MONEY)
-    total_vat = models.DecimalField(_("VAT"), default=ZERO, **MONEY)
-    total_disbursements = models.DecimalField(_("disbursements"), default=ZERO, **MONEY)
-    total = models.DecimalField(_("total due"), default=ZERO, **MONEY)
+    total_excl_vat = models.DecimalField(
+        _("total excl. VAT"), default=ZERO, max_digits=12, decimal_places=2
+    )
+    total_vat = models.DecimalField(
+        _("VAT"), default=ZERO, max_digits=12, decimal_places=2
+    )
+    total_disbursements = models.DecimalField(
+        _("disbursements"), default=ZERO, max_digits=12, decimal_places=2
+    )
+    total = models.DecimalField(
+        _("total due"), default=ZERO, max_digits=12, decimal_places=2
+    )
 
     class Meta:
         abstract = True
@@ -349,7 +355,8 @@ class Totals(models.Model):
 
     def vat_breakdown(self) -> list[tuple[Decimal, Decimal, Decimal]]:
         """(rate, base, tax) for each VAT rate of the lines, highest rate first."""
-        breakdown = sum_lines(self.lines.all()).vat_breakdown or {}
+        lines = getattr(self, "lines")  # noqa: B009 - the concrete model's lines
+        breakdown = sum_lines(lines.all()).vat_breakdown or {}
         return [
             (rate, base, tax)
             for rate, (base, tax) in sorted(breakdown.items(), reverse=True)
@@ -389,10 +396,14 @@ class LineBase(models.Model):
         _("VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("20.00")
     )
     net_amount = models.DecimalField(
-        _("amount excl. VAT"), default=ZERO, editable=False, **MONEY
+        _("amount excl. VAT"),
+        default=ZERO,
+        editable=False,
+        max_digits=12,
+        decimal_places=2,
     )
     vat_amount = models.DecimalField(
-        _("VAT amount"), default=ZERO, editable=False, **MONEY
+        _("VAT amount"), default=ZERO, editable=False, max_digits=12, decimal_places=2
     )
 
     class Meta:
@@ -561,7 +572,11 @@ class Quote(FSMModelMixin, BuyerSnapshot, Totals, TimeStampedModel):
     notes = models.TextField(_("notes printed on the quote"), blank=True)
     # Filled by the reimbursements app through `record_reimbursement_estimate`.
     estimated_reimbursement = models.DecimalField(
-        _("estimated reimbursement"), null=True, blank=True, **MONEY
+        _("estimated reimbursement"),
+        null=True,
+        blank=True,
+        max_digits=12,
+        decimal_places=2,
     )
     reimbursement_estimated_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -691,7 +706,7 @@ class LockedWhenIssued(models.Model):
             }
         else:
             for name in update_fields:
-                attname = self._meta.get_field(name).attname
+                attname = self._attname(name)
                 stored[attname] = getattr(self, attname)
 
     def delete(self, *args, **kwargs):
@@ -707,28 +722,29 @@ class LockedWhenIssued(models.Model):
         self.guard_unchanged(None)
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):  # type: ignore[override]
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._stored = dict(zip(field_names, values, strict=True))
         return instance
+
+    def _attname(self, name: str) -> str:
+        return getattr(self._meta.get_field(name), "attname", name)
 
     @property
     def is_locked(self) -> bool:
         stored = getattr(self, "_stored", None)
-        return (
-            bool(stored) and stored.get("state", self.DRAFT_STATE) != self.DRAFT_STATE
-        )
+        if not stored:
+            return False
+        return stored.get("state", self.DRAFT_STATE) != self.DRAFT_STATE
 
     def changed_locked_fields(self, update_fields=None) -> list[str]:
         stored = getattr(self, "_stored", {})
         names = (
-            {self._meta.get_field(name).attname for name in update_fields}
+            {self._attname(name) for name in update_fields}
             if update_fields is not None
             else set(stored)
         )
-        settlement = {
-            self._meta.get_field(name).attname for name in self.SETTLEMENT_FIELDS
-        }
+        settlement = {self._attname(name) for name in self.SETTLEMENT_FIELDS}
         return sorted(
             name
             for name in names - settlement
@@ -845,13 +861,22 @@ class Invoice(FSMModelMixin, LockedWhenIssued, BuyerSnapshot, Totals, TimeStampe
         editable=False,
     )
     recovery_indemnity = models.DecimalField(
-        _("recovery indemnity"), null=True, blank=True, editable=False, **MONEY
+        _("recovery indemnity"),
+        null=True,
+        blank=True,
+        editable=False,
+        max_digits=12,
+        decimal_places=2,
     )
     amount_paid = models.DecimalField(
-        _("amount paid"), default=ZERO, editable=False, **MONEY
+        _("amount paid"), default=ZERO, editable=False, max_digits=12, decimal_places=2
     )
     amount_credited = models.DecimalField(
-        _("amount credited"), default=ZERO, editable=False, **MONEY
+        _("amount credited"),
+        default=ZERO,
+        editable=False,
+        max_digits=12,
+        decimal_places=2,
     )
     issued_at = models.DateTimeField(
         _("issued at"), null=True, blank=True, editable=False
@@ -1101,7 +1126,7 @@ class Payment(TimeStampedModel):
         _("kind"), max_length=10, choices=Kind, default=Kind.PAYMENT
     )
     method = models.CharField(_("method"), max_length=20, choices=Method)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     received_on = models.DateField(_("date"))
     reference = models.CharField(
         _("reference"),

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,6 +38,7 @@ from .money import ZERO, compute_line_amounts, round_money
 from .numbering import take_number
 
 QUOTE_SERIES = "DE"
+DocumentT = TypeVar("DocumentT", Quote, Invoice)
 
 
 def field_error(field: str, message: str, *, code: str) -> ValidationError:
@@ -158,7 +160,7 @@ def _add_lines(document, line_model, parent_field: str, specs, *, on: date) -> N
         line.save()
 
 
-def refresh_totals(*, document: Quote | Invoice) -> Quote | Invoice:
+def refresh_totals(*, document: DocumentT) -> DocumentT:
     """Recompute a draft's totals from its lines (after an edit in the admin)."""
     if document.state != document.State.DRAFT:
         raise ValidationError(
@@ -234,7 +236,8 @@ def send_quote(*, quote: Quote, by=None) -> Quote:
 
 
 def _guard_open_quote(quote: Quote, transition) -> None:
-    if quote.state == Quote.State.SENT and quote.valid_until < timezone.localdate():
+    expired = quote.valid_until is not None and quote.valid_until < timezone.localdate()
+    if quote.state == Quote.State.SENT and expired:
         raise ValidationError(
             _("This quote expired on %(day)s.") % {"day": quote.valid_until},
             code="quote_expired",
@@ -644,7 +647,9 @@ def _credit_line(spec: CreditSpec, position: int) -> CreditNoteLine:
             % {"line": line.description, "amount": left_net},
             code="over_credit",
         )
-    credit.fixed_amounts = (net, vat)
+    # Set here, not recomputed on save: crediting what is left of a line must
+    # take its remaining cents exactly (bulk_create does not call save()).
+    credit.net_amount, credit.vat_amount = net, vat
     return credit
 
 
@@ -698,8 +703,6 @@ def create_credit_note(
         _credit_line(spec, position=index * 10)
         for index, spec in enumerate(specs, start=1)
     ]
-    for credit_line in credit_lines:
-        credit_line.net_amount, credit_line.vat_amount = credit_line.fixed_amounts
     on = on or timezone.localdate()
     credit_note = CreditNote(
         invoice=invoice,
@@ -760,7 +763,11 @@ def mark_overdue_invoices(*, today: date | None = None) -> int:
             )
             if invoice is None or not can_proceed(invoice.mark_overdue):
                 continue
-            if invoice.balance <= 0 or invoice.due_date >= today:
+            if (
+                invoice.balance <= 0
+                or not invoice.due_date
+                or invoice.due_date >= today
+            ):
                 continue
             invoice.mark_overdue()
             invoice.save(update_fields=["state", "updated_at"])
@@ -788,8 +795,8 @@ def schedule_overdue_reminders(*, today: date | None = None) -> int:
         buyer_email=""
     )
     for pk, due_date in overdue.values_list("pk", "due_date"):
-        stage = reminder_stage(due_date=due_date, today=today)
-        if stage is None:
+        stage = due_date and reminder_stage(due_date=due_date, today=today)
+        if not stage:
             continue
         with transaction.atomic():
             invoice = (
