@@ -207,10 +207,15 @@ class Message(FSMModelMixin, TimeStampedModel):
     def cancel(self) -> None:
         self.cancelled_at = timezone.now()
 
+    def has_failed_before(self) -> bool:
+        """Failed, or waiting for a retry: a message not yet due is not retried."""
+        return self.state == self.State.FAILED or self.attempts > 0
+
     @transition(
         field=state,
         source=[State.PENDING, State.QUEUED, State.FAILED],
         target=State.PENDING,
+        conditions=[has_failed_before],
     )
     def retry_now(self) -> None:
         """A fresh series of attempts, starting now (a staff decision)."""

@@ -253,7 +253,8 @@ def retry_message(*, message: Message) -> Message:
     message = Message.objects.select_for_update().get(pk=message.pk)
     if not can_proceed(message.retry_now):
         raise ValidationError(
-            _("Only waiting or failed messages can be retried."), code="not_retryable"
+            _("Only failed messages, or messages waiting for a retry, can be retried."),
+            code="not_retryable",
         )
     if message.expires_at and message.expires_at <= timezone.now():
         raise ValidationError(

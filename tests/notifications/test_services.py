@@ -457,16 +457,34 @@ def test_retrying_a_failed_message_starts_a_fresh_series_now(
     assert len(fake_sms.delivered) == 1
 
 
-def test_a_sent_or_expired_message_cannot_be_retried():
-    sent = services.send_message(message_id=due_now().pk)
-    expired = schedule(expires_at=timezone.now() - timedelta(minutes=1))
+def test_a_message_waiting_for_its_retry_can_be_sent_at_once(fake_sms):
+    fake_sms.fail_next(503)
+    waiting = services.send_message(message_id=due_now().pk)
+    assert waiting.next_attempt_at > timezone.now()
 
-    with pytest.raises(ValidationError) as not_retryable:
+    retried = services.retry_message(message=waiting)
+
+    assert retried.state == State.QUEUED
+    assert retried.attempts == 0
+    assert services.send_message(message_id=retried.pk).state == State.SENT
+
+
+def test_a_sent_a_not_yet_due_or_an_expired_message_cannot_be_retried(fake_sms):
+    sent = services.send_message(message_id=due_now().pk)
+    future = schedule()
+    fake_sms.fail_next(400)
+    expired = services.send_message(message_id=due_now().pk)
+    Message.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+
+    with pytest.raises(ValidationError) as already_sent:
         services.retry_message(message=sent)
+    with pytest.raises(ValidationError) as not_due:
+        services.retry_message(message=future)
     with pytest.raises(ValidationError) as too_late:
         services.retry_message(message=expired)
 
-    assert not_retryable.value.code == "not_retryable"
+    assert already_sent.value.code == "not_retryable"
+    assert not_due.value.code == "not_retryable"
     assert too_late.value.code == "expired"
 
 
