@@ -169,3 +169,14 @@ def rotate_stored(*, storage_name: str) -> str | None:
 def delete_stored(storage_name: str) -> None:
     if storage_name and default_storage.exists(storage_name):
         default_storage.delete(storage_name)
+
+
+def stored_names(directory: str = STORAGE_DIRECTORY):
+    """Every stored document file name, walking the storage's folders."""
+    if not default_storage.exists(directory):
+        return
+    folders, names = default_storage.listdir(directory)
+    for name in names:
+        yield f"{directory}/{name}"
+    for folder in folders:
+        yield from stored_names(f"{directory}/{folder}")

@@ -12,10 +12,12 @@ from . import services
 
 @shared_task(acks_late=True)
 def purge_expired_medical_records() -> dict[str, int]:
-    """Daily: end parents' rights at majority, purge records past retention."""
+    """Daily: end parents' rights at majority, purge records past retention,
+    remove stored files no document points to."""
     ended = services.end_guardianships_of_adults()
     purged = services.purge_expired_medical_records()
-    return {"guardianships_ended": ended, "files_purged": purged}
+    orphans = services.sweep_orphan_files()
+    return {"guardianships_ended": ended, "files_purged": purged, "orphans": orphans}
 
 
 @shared_task(

@@ -33,6 +33,7 @@ from .medical import (
     render_summary_pdf,
     require_medical_access,
     save_insurance_coverage,
+    sweep_orphan_files,
     update_medical_profile,
     upload_document,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "rotate_encryption_keys",
     "save_insurance_coverage",
     "share_with",
+    "sweep_orphan_files",
     "touch_activity",
     "update_identity",
     "update_medical_profile",

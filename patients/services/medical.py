@@ -1,5 +1,7 @@
 """The medical side of a file: profile, insurance, documents, summary, break-glass."""
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -74,8 +76,13 @@ def require_medical_access(user, patient: Patient) -> None:
 def update_medical_profile(
     *, patient: Patient, by, data: dict, request=None
 ) -> MedicalProfile:
-    """Write the medical profile (encrypted); the patient must have consented."""
-    require_medical_access(by, patient)
+    """Write the medical profile (encrypted); the patient must have consented.
+
+    `by=None` is the service itself (demo data, imports); people need medical
+    access to the file.
+    """
+    if by is not None:
+        require_medical_access(by, patient)
     require_health_data_consent(patient)
     profile, _created = MedicalProfile.objects.select_for_update().get_or_create(
         patient=patient
@@ -213,6 +220,26 @@ def delete_document(*, document: Document, by, request=None) -> None:
         request=request,
     )
     transaction.on_commit(lambda: files.delete_stored(storage_name))
+
+
+def sweep_orphan_files(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete stored files that no document points to any more.
+
+    They are left behind by an upload whose transaction rolled back after the
+    file was written, or by a rotation interrupted between its two steps. Recent
+    files are spared: their transaction may still be running.
+    """
+    from django.core.files.storage import default_storage
+
+    referenced = set(Document.objects.values_list("storage_name", flat=True))
+    limit = timezone.now() - older_than
+    deleted = 0
+    for name in files.stored_names():
+        if name in referenced or default_storage.get_modified_time(name) > limit:
+            continue
+        files.delete_stored(name)
+        deleted += 1
+    return deleted
 
 
 def document_filename(document: Document) -> str:

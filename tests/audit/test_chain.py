@@ -189,3 +189,27 @@ def test_concurrent_appends_keep_one_linear_chain(adviser):
     assert not errors
     assert verify_chain().intact
     assert AccessLog.objects.count() == 6
+
+
+def _tamper_near_the_end_of(adviser, size: int) -> None:
+    rows = _write_rows(adviser, size)
+    assert verify_chain(batch_size=97).intact
+
+    _tamper(
+        "UPDATE audit_accesslog SET object_id = %s WHERE id = %s", ["x", rows[-2].pk]
+    )
+
+    report = verify_chain(batch_size=97)
+    assert report.first_break.pk == rows[-2].pk
+    assert report.checked == size - 2
+
+
+def test_verification_walks_a_long_chain_and_finds_a_tamper_near_the_end(
+    adviser, proof_scale
+):
+    _tamper_near_the_end_of(adviser, proof_scale(300, 20_000))
+
+
+@pytest.mark.proof
+def test_twenty_thousand_rows_are_verified_and_a_late_tamper_found(adviser):
+    _tamper_near_the_end_of(adviser, 20_000)

@@ -239,5 +239,25 @@ def test_the_daily_task_runs_purge_and_majority(patient_user):
 
     result = tasks.purge_expired_medical_records.delay().get()
 
-    assert result == {"guardianships_ended": 1, "files_purged": 0}
+    assert result == {"guardianships_ended": 1, "files_purged": 0, "orphans": 0}
     assert not Guardianship.objects.active().exists()
+
+
+def test_orphan_files_left_by_a_rollback_are_swept_once_old(patient, settings):
+    import os
+    import time
+
+    from patients import files
+
+    document = DocumentFactory(patient=patient)
+    orphan = files.store_encrypted(data=PDF_BYTES, folder=str(patient.pk))
+    fresh = files.store_encrypted(data=PDF_BYTES, folder=str(patient.pk))
+    old = time.time() - 3 * 86400
+    os.utime(settings.MEDIA_ROOT / orphan, (old, old))
+
+    swept = services.sweep_orphan_files()
+
+    assert swept == 1
+    assert not default_storage.exists(orphan)
+    assert default_storage.exists(fresh)  # may belong to an upload in progress
+    assert default_storage.exists(document.storage_name)
