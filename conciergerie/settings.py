@@ -306,6 +306,9 @@ NOTIFICATIONS_QUEUE_TIMEOUT = env.int("NOTIFICATIONS_QUEUE_TIMEOUT", default=600
 # Rows enqueued per transaction by the sweep, and how often the sweep runs.
 NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=500)
 NOTIFICATIONS_SWEEP_SECONDS = env.int("NOTIFICATIONS_SWEEP_SECONDS", default=30)
+# Most outbox tasks waiting in the broker at once: a big backlog stays in
+# PostgreSQL and is fed to the workers sweep after sweep.
+NOTIFICATIONS_MAX_QUEUED = env.int("NOTIFICATIONS_MAX_QUEUED", default=10000)
 
 # --- The service's identity (invoices, emails, emergency banner) -----------------
 SERVICE_NAME = env("SERVICE_NAME", default="Conciergerie")

@@ -432,12 +432,18 @@ def enqueue_due_messages(*, now: datetime | None = None) -> int:
     """Mark due rows queued and enqueue one task each after commit; return the count.
 
     Rows are taken in batches with SKIP LOCKED, so concurrent sweeps share the
-    work instead of enqueuing the same rows.
+    work instead of enqueuing the same rows. At most `NOTIFICATIONS_MAX_QUEUED`
+    rows wait in the broker: a backlog larger than the workers can drain before
+    the queue timeout stays in PostgreSQL instead of being enqueued twice.
     """
     now = now or timezone.now()
-    batch = settings.NOTIFICATIONS_SWEEP_BATCH
+    room = (
+        settings.NOTIFICATIONS_MAX_QUEUED
+        - Message.objects.filter(state=State.QUEUED).count()
+    )
     total = 0
-    while True:
+    while room > 0:
+        batch = min(settings.NOTIFICATIONS_SWEEP_BATCH, room)
         with transaction.atomic():
             ids = list(
                 Message.objects.due(now=now)
@@ -452,8 +458,10 @@ def enqueue_due_messages(*, now: datetime | None = None) -> int:
                 for pk in ids:
                     tasks.send_message.delay_on_commit(pk)
         total += len(ids)
+        room -= len(ids)
         if len(ids) < batch:
-            return total
+            break
+    return total
 
 
 def sweep_outbox(*, now: datetime | None = None) -> SweepReport:

@@ -392,6 +392,26 @@ def test_the_sweep_works_through_a_backlog_in_batches(
     assert Message.objects.filter(state=State.QUEUED).count() == 5
 
 
+def test_the_broker_never_holds_more_than_the_queue_limit(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATIONS_MAX_QUEUED = 3
+    settings.NOTIFICATIONS_SWEEP_BATCH = 2
+    for _ in range(5):
+        make_due(schedule())
+
+    with django_capture_on_commit_callbacks(execute=False) as first_sweep:
+        first = services.sweep_outbox()
+    for message in Message.objects.filter(state=State.QUEUED):
+        services.send_message(message_id=message.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        second = services.sweep_outbox()
+
+    assert (first.enqueued, len(first_sweep)) == (3, 3)
+    assert second.enqueued == 2
+    assert Message.objects.filter(state=State.SENT).count() == 3
+
+
 # --- Cancelling and retrying ----------------------------------------------------
 
 
