@@ -282,6 +282,66 @@ class PractitionerPageSerializer(serializers.Serializer):
     results = PractitionerSerializer(many=True)
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _money(value) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def practitioner_payload(practitioner: Practitioner) -> dict[str, Any]:
+    """What `PractitionerSerializer` gives, built directly.
+
+    A page of results is the hot path of partner searches; the serializer
+    classes document the shape, this function produces it several times faster
+    (a test keeps both identical).
+    """
+    distance = getattr(practitioner, "distance_km", None)
+    next_available = practitioner.next_available_at
+    return {
+        "id": str(practitioner.public_id),
+        "civility": practitioner.civility,
+        "first_name": practitioner.first_name,
+        "last_name": practitioner.last_name,
+        "display_name": practitioner.display_name,
+        "profession": practitioner.profession,
+        "specialties": [
+            {"code": item.code, "name": item.name}
+            for item in specialty_items(practitioner)
+        ],
+        "languages": list(practitioner.languages or ()),
+        "gender": practitioner.gender,
+        "sector": practitioner.sector,
+        "fee": _money(practitioner.effective_fee),
+        "usual_overrun": _money(practitioner.usual_overrun),
+        "teleconsultation": practitioner.teleconsultation,
+        "wheelchair_accessible": practitioner.wheelchair_accessible,
+        "rating": {
+            "average": _money(practitioner.rating_average),
+            "count": practitioner.rating_count,
+        },
+        "next_available_at": (
+            _DATETIME.to_representation(next_available) if next_available else None
+        ),
+        "distance_km": round(distance, 2) if distance is not None else None,
+        "verified": practitioner.is_verified(),
+        "places": [
+            {
+                "id": item.public_id,
+                "name": item.name,
+                "address": item.address,
+                "postal_code": item.postal_code,
+                "commune": item.commune,
+                "latitude": item.latitude,
+                "longitude": item.longitude,
+                "phone": item.phone,
+                "access_notes": item.access_notes,
+            }
+            for item in place_items(practitioner)
+        ],
+    }
+
+
 # --- Views ---------------------------------------------------------------------------
 
 PRACTITIONER_EXAMPLE = {
@@ -400,7 +460,7 @@ class PractitionerListApi(APIView):
                 "previous": (
                     _page_link(request, max(0, offset - limit)) if offset else None
                 ),
-                "results": PractitionerSerializer(rows[:limit], many=True).data,
+                "results": [practitioner_payload(row) for row in rows[:limit]],
             }
         )
 

@@ -34,7 +34,15 @@ from .validators import luhn_check_digit
 DEMO_COUNT = 320
 #: Demo RPPS numbers start with these digits, which real ones do not use.
 DEMO_RPPS_PREFIX = "19"
-CITIES = [city for city in CITY_FALLBACK if city[0] != "Neuilly-sur-Seine"][:30]
+_SUBURBS = ("Boulogne-Billancourt", "Saint-Denis", "Versailles", "Montreuil")
+CITIES = list(CITY_FALLBACK[:26]) + [
+    city for city in CITY_FALLBACK if city[0] in _SUBURBS
+]
+#: Paris and the big cities have more practitioners than the others.
+CITY_WEIGHTS = [
+    {"Paris": 8, "Lyon": 3, "Marseille": 3, "Toulouse": 2, "Nice": 2}.get(city[0], 1)
+    for city in CITIES
+]
 # How often each specialty comes up: general practice leads, as in real life.
 SPECIALTY_WEIGHTS = {
     "general-practice": 8,

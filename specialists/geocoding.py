@@ -16,8 +16,7 @@ from typing import IO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Expression, F, FloatField, Q, Value
-from django.db.models.functions import ASin, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db.models import Expression, F, FloatField, Func, Q
 
 from .models import PostalCode, PracticePlace
 from .text import commune_key
@@ -147,19 +146,43 @@ def in_box(point: GeoPoint, radius_km: float, *, prefix: str = "") -> Q:
     )
 
 
+class HaversineKm(Func):
+    """Great-circle distance in km from a fixed point to the row's coordinates.
+
+    One SQL expression written out by hand: the same formula built from Django's
+    math functions is a tree of some forty nodes, re-resolved for every query.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, latitude: Expression, longitude: Expression, point: GeoPoint):
+        super().__init__(latitude, longitude, output_field=FloatField())
+        self.point = point
+
+    def as_sql(self, compiler, connection, **extra_context):
+        latitude, latitude_params = compiler.compile(self.source_expressions[0])
+        longitude, longitude_params = compiler.compile(self.source_expressions[1])
+        sql = (
+            f"(%s * ASIN(LEAST(1.0, SQRT("
+            f"POWER(SIN(RADIANS({latitude} - %s) / 2), 2)"
+            f" + %s * COS(RADIANS({latitude}))"
+            f" * POWER(SIN(RADIANS({longitude} - %s) / 2), 2)))))"
+        )
+        params = [
+            2 * EARTH_RADIUS_KM,
+            *latitude_params,
+            self.point.latitude,
+            math.cos(math.radians(self.point.latitude)),
+            *latitude_params,
+            *longitude_params,
+            self.point.longitude,
+        ]
+        return sql, params
+
+
 def distance_expression(point: GeoPoint, *, prefix: str = "") -> Expression:
     """The haversine distance in km from `point` to the row's coordinates, in SQL."""
-    latitude = F(f"{prefix}latitude")
-    longitude = F(f"{prefix}longitude")
-    half_chord = Power(
-        Sin(Radians(latitude - Value(point.latitude)) / Value(2.0)), Value(2)
-    ) + Cos(Radians(Value(point.latitude))) * Cos(Radians(latitude)) * Power(
-        Sin(Radians(longitude - Value(point.longitude)) / Value(2.0)), Value(2)
-    )
-    return Value(2 * EARTH_RADIUS_KM) * ASin(
-        Least(Value(1.0), Sqrt(half_chord), output_field=FloatField()),
-        output_field=FloatField(),
-    )
+    return HaversineKm(F(f"{prefix}latitude"), F(f"{prefix}longitude"), point)
 
 
 def parse_place(text: str) -> tuple[str, str]:

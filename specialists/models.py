@@ -471,7 +471,9 @@ class Practitioner(TimeStampedModel):
     next_available_at = models.DateTimeField(
         _("next available slot"), null=True, blank=True, editable=False
     )
-    availability_refreshed_at = models.DateTimeField(null=True, editable=False)
+    availability_refreshed_at = models.DateTimeField(
+        _("next slot changed at"), null=True, editable=False
+    )
     source = models.CharField(
         _("source"), max_length=8, choices=Source.choices, default=Source.MANUAL
     )

@@ -83,18 +83,25 @@ def refresh_availability(
     else:
         ids = list(practitioner_ids)
     refreshed = 0
+    table = Practitioner._meta.db_table
     for offset in range(0, len(ids), REFRESH_BATCH):
         batch = ids[offset : offset + REFRESH_BATCH]
         times = availability.next_available_times(batch, now=now)
-        Practitioner.objects.bulk_update(
-            [
-                Practitioner(
-                    pk=pk, next_available_at=moment, availability_refreshed_at=now
-                )
-                for pk, moment in times.items()
-            ],
-            ["next_available_at", "availability_refreshed_at"],
-        )
+        # Only rows whose next slot moved are written: rewriting every row every
+        # quarter of an hour would bloat the table and its indexes for nothing.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {table} AS p
+                SET next_available_at = v.moment, availability_refreshed_at = %s
+                FROM (
+                    SELECT unnest(%s::bigint[]) AS id,
+                           unnest(%s::timestamptz[]) AS moment
+                ) AS v
+                WHERE p.id = v.id AND p.next_available_at IS DISTINCT FROM v.moment
+                """,  # noqa: S608 - the table name comes from the model
+                [now, list(times), list(times.values())],
+            )
         refreshed += len(times)
     return refreshed
 

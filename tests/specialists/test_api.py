@@ -318,3 +318,26 @@ def test_an_unknown_specialty_alone_is_400_but_a_known_empty_one_is_200(reader, 
     assert unknown.json()["fields"]["specialty"][0]["code"] == "unknown_specialty"
     assert empty.status_code == 200
     assert empty.json()["results"] == []
+
+
+def test_the_fast_payload_is_exactly_what_the_documented_serializer_gives(db):
+    from decimal import Decimal
+
+    from specialists.api import PractitionerSerializer, practitioner_payload
+    from specialists.geocoding import GeoPoint
+    from specialists.search import SearchFilters
+
+    practitioner = cardiologist(
+        languages=["fr", "en"],
+        usual_overrun=Decimal("12.5"),
+        negotiated_rate=Decimal("45"),
+        next_available_at=timezone.now() + timedelta(days=2),
+    )
+    Practitioner.objects.filter(pk=practitioner.pk).update(
+        rating_average=Decimal("4.7"), rating_count=3
+    )
+    [row] = Practitioner.objects.search(
+        SearchFilters(near=GeoPoint(48.86, 2.34), radius_km=5)
+    ).with_listing()
+
+    assert practitioner_payload(row) == PractitionerSerializer(row).data

@@ -415,12 +415,37 @@ def test_an_availability_change_refreshes_the_next_slot_after_commit(
 def test_the_periodic_refresh_covers_every_listed_practitioner(db):
     from specialists import tasks
 
-    listed = PractitionerFactory()
-    unlisted = PractitionerFactory(is_active=False)
+    weekday = (timezone.localdate() + timedelta(days=1)).weekday()
+    listed = OpeningHoursFactory(weekday=weekday).practitioner
+    unlisted = OpeningHoursFactory(
+        weekday=weekday, practitioner=PractitionerFactory(is_active=False)
+    ).practitioner
 
     assert tasks.refresh_availability() == 1
 
     listed.refresh_from_db()
     unlisted.refresh_from_db()
-    assert listed.availability_refreshed_at is not None
-    assert unlisted.availability_refreshed_at is None
+    assert listed.next_available_at is not None
+    assert unlisted.next_available_at is None
+
+
+def test_a_refresh_writes_only_the_rows_whose_next_slot_moved(db):
+    weekday = (timezone.localdate() + timedelta(days=1)).weekday()
+    practitioner = OpeningHoursFactory(weekday=weekday).practitioner
+    services.refresh_availability(practitioner_ids=[practitioner.pk])
+    practitioner.refresh_from_db()
+    first = practitioner.availability_refreshed_at
+
+    services.refresh_availability(practitioner_ids=[practitioner.pk])
+
+    practitioner.refresh_from_db()
+    assert practitioner.availability_refreshed_at == first
+
+
+def test_the_refresh_is_scheduled_every_quarter_of_an_hour(settings):
+    from datetime import timedelta as delta
+
+    entry = settings.CELERY_BEAT_SCHEDULE["specialists-refresh-availability"]
+
+    assert entry["task"] == "specialists.tasks.refresh_availability"
+    assert entry["schedule"] == delta(minutes=15)

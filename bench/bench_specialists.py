@@ -1,0 +1,349 @@
+"""Benchmark the specialist directory on 10,000 practitioners.
+
+Measures, in one run on one machine, against a bare Django view served through
+the same middleware stack:
+
+- search through the partner API (p50/p95, throughput, ratio to the bare view);
+- free slots of one practitioner over four weeks, in-process (time and queries);
+- sorting a city's practitioners by earliest availability (p95);
+- queries per list request for page sizes 1, 20 and 100 (must not grow).
+
+Usage: .venv/bin/python bench/bench_specialists.py [--practitioners 10000]
+It uses its own database, conciergerie_bench_specialists, created and migrated
+here; the data is generated once (deterministic) and reused by later runs.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_NAME = "conciergerie_bench_specialists"
+
+GOALS = {
+    "search_p95_ms": 100.0,
+    "search_vs_bare": 12.0,
+    "slots_ms": 20.0,
+    "slots_queries": 3,
+    "sorted_p95_ms": 200.0,
+    "list_queries": 4,
+}
+
+
+def configure() -> None:
+    base = os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/conciergerie"
+    )
+    parts = urlsplit(base)
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DATABASE_NAME}"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conciergerie.settings_test")
+    os.environ["DJANGO_CONN_MAX_AGE"] = "600"
+
+    import psycopg
+
+    with psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+    import django
+
+    django.setup()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> str:
+    p50, p95, p99 = (
+        statistics.median(values),
+        percentile(values, 0.95),
+        percentile(values, 0.99),
+    )
+    return f"p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   p99 {p99:7.2f} ms"
+
+
+def timed(call, repeat: int) -> tuple[list[float], float]:
+    """Per-call durations in ms, and calls per second over the whole run."""
+    durations = []
+    started = time.perf_counter()
+    for index in range(repeat):
+        tick = time.perf_counter()
+        call(index)
+        durations.append((time.perf_counter() - tick) * 1000)
+    elapsed = time.perf_counter() - started
+    return durations, repeat / elapsed
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--practitioners", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=400)
+    args = parser.parse_args()
+
+    configure()
+
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.http import JsonResponse
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import clear_url_caches, path
+    from django.utils import timezone
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from conciergerie import urls as project_urls
+    from specialists import availability, demo
+    from specialists.geocoding import ensure_postal_codes
+    from specialists.models import Practitioner
+
+    print(f"Database {DATABASE_NAME}: migrating…", flush=True)
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    located = ensure_postal_codes()
+    created = demo.generate(count=args.practitioners)
+    total = Practitioner.objects.count()
+    print(
+        f"Directory: {total} practitioners ({created} created in "
+        f"{time.perf_counter() - started:.1f} s; postal-code base "
+        f"{'loaded' if located else 'absent, built-in cities'})"
+    )
+    if created:
+        # What autovacuum does in production after a bulk load.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+
+    # The bare views: same middleware, URL resolution and client, no work; the
+    # second also authenticates the partner's token and checks its scope, as
+    # every API view does.
+    def bare(request):
+        return JsonResponse({"ok": True})
+
+    class BareApi(APIView):
+        required_scopes = {"read": ["specialists:read"]}
+
+        def get(self, request):
+            return Response({"ok": True})
+
+    urlconf = types.ModuleType("bench_specialists_urls")
+    urlconf.urlpatterns = [
+        path("bench/bare/", bare),
+        path("bench/bare-api/", BareApi.as_view()),
+        *project_urls.urlpatterns,
+    ]
+    sys.modules[urlconf.__name__] = urlconf
+    settings.ROOT_URLCONF = urlconf.__name__
+    clear_url_caches()
+
+    from oauth2_provider.models import AccessToken, Application
+
+    from conciergerie.accounts.models import User
+
+    owner, _ = User.objects.get_or_create(email="bench-partner@conciergerie.local")
+    application, _ = Application.objects.get_or_create(
+        name="Bench partner",
+        defaults={
+            "user": owner,
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
+        },
+    )
+    raw_token = "bench-specialists-token"  # noqa: S105 - a local benchmark
+    AccessToken.objects.filter(application=application).delete()
+    AccessToken.objects.create(
+        application=application,
+        token=raw_token,
+        scope="specialists:read",
+        expires=timezone.now() + timedelta(days=1),
+    )
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
+
+    cities = ["Paris", "Lyon", "Marseille", "Toulouse", "Bordeaux", "Lille", "Nantes"]
+    specialties = [
+        "cardiology",
+        "dermatology",
+        "general-practice",
+        "paediatrics",
+        "ophthalmology",
+        "psychology",
+    ]
+    queries = [
+        {"specialty": specialties[i % 6], "place": cities[i % 7], "radius_km": 20}
+        for i in range(12)
+    ] + [
+        {"q": "cardiologue", "place": "Lyon"},
+        {"q": "martin"},
+        {"specialty": "dermatology", "language": "en", "place": "Paris"},
+        {"specialty": "general-practice", "sector": "1", "max_fee": "30"},
+        {"place": "75011", "radius_km": 5, "teleconsultation": "true"},
+        {"specialty": "gynaecology-obstetrics", "gender": "female", "place": "Nantes"},
+    ]
+
+    for index in range(30):  # warm-up: connections, caches, plans
+        client.get("/bench/bare/")
+        client.get("/bench/bare-api/")
+        client.get("/api/v1/specialists/", queries[index % len(queries)])
+
+    print("\n== Search through the API (sequential, in-process client)")
+    bare_times, bare_rate = timed(lambda i: client.get("/bench/bare/"), args.requests)
+    api_times, api_rate = timed(lambda i: client.get("/bench/bare-api/"), args.requests)
+    statuses = set()
+
+    def search(index):
+        response = client.get("/api/v1/specialists/", queries[index % len(queries)])
+        statuses.add(response.status_code)
+
+    search_times, search_rate = timed(search, args.requests)
+    assert statuses == {200}, statuses
+    bare_p95 = percentile(bare_times, 0.95)
+    search_p95 = percentile(search_times, 0.95)
+    api_p95 = percentile(api_times, 0.95)
+    print(f"bare view         {summary(bare_times)}   {bare_rate:7.1f} req/s")
+    print(f"bare API view     {summary(api_times)}   {api_rate:7.1f} req/s")
+    print(f"search            {summary(search_times)}   {search_rate:7.1f} req/s")
+    ratio_p95 = search_p95 / bare_p95
+    ratio_api_p95 = search_p95 / api_p95
+    print(
+        f"ratios            p95 {ratio_p95:.1f}x the bare view "
+        f"(throughput {bare_rate / search_rate:.1f}x lower); "
+        f"p95 {ratio_api_p95:.1f}x the bare API view "
+        f"(throughput {api_rate / search_rate:.1f}x lower)"
+    )
+    print(
+        f"goals             p95 <= {GOALS['search_p95_ms']:.0f} ms "
+        f"[{verdict(search_p95 <= GOALS['search_p95_ms'])}], "
+        f"<= {GOALS['search_vs_bare']:.0f}x the bare API view "
+        f"[{verdict(ratio_api_p95 <= GOALS['search_vs_bare'])}], "
+        f"<= {GOALS['search_vs_bare']:.0f}x the bare view "
+        f"[{verdict(ratio_p95 <= GOALS['search_vs_bare'])}]"
+    )
+
+    print("\n== Free slots of one practitioner over four weeks (in-process)")
+    now = timezone.now()
+    ids = list(
+        Practitioner.objects.proposable()
+        .exclude(opening_hours=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:200]
+    )
+    counts = []
+    sizes = []
+
+    def slots(index):
+        with CaptureQueriesContext(connection) as captured:
+            found = availability.slots_for(
+                ids[index % len(ids)], start=now, end=now + timedelta(days=28)
+            )
+        counts.append(len(captured))
+        sizes.append(len(found))
+
+    slot_times, _rate = timed(slots, len(ids))
+    slot_p95 = percentile(slot_times, 0.95)
+    print(
+        f"slots_for         {summary(slot_times)}   {statistics.mean(sizes):.0f} slots "
+        f"on average, queries max {max(counts)}"
+    )
+    print(
+        f"goal              <= {GOALS['slots_ms']:.0f} ms "
+        f"[{verdict(slot_p95 <= GOALS['slots_ms'])} at p95], <= "
+        f"{GOALS['slots_queries']} queries "
+        f"[{verdict(max(counts) <= GOALS['slots_queries'])}]"
+    )
+    public_ids = dict(
+        Practitioner.objects.filter(pk__in=ids).values_list("pk", "public_id")
+    )
+    until = (timezone.localdate() + timedelta(days=28)).isoformat()
+    api_slot_times, _rate = timed(
+        lambda i: client.get(
+            f"/api/v1/specialists/{public_ids[ids[i % len(ids)]]}/slots/", {"to": until}
+        ),
+        100,
+    )
+    print(f"slots API         {summary(api_slot_times)}   (28 days, every kind)")
+
+    print("\n== Sort by earliest availability in a city")
+
+    def sorted_search(index):
+        response = client.get(
+            "/api/v1/specialists/",
+            {
+                "place": cities[index % len(cities)],
+                "radius_km": 15,
+                "ordering": "availability",
+                "limit": 20,
+            },
+        )
+        assert response.status_code == 200
+
+    sorted_times, sorted_rate = timed(sorted_search, args.requests)
+    sorted_p95 = percentile(sorted_times, 0.95)
+    print(f"by availability   {summary(sorted_times)}   {sorted_rate:7.1f} req/s")
+    print(
+        f"goal              p95 <= {GOALS['sorted_p95_ms']:.0f} ms "
+        f"[{verdict(sorted_p95 <= GOALS['sorted_p95_ms'])}]"
+    )
+
+    print("\n== Queries per list request (token auth included)")
+    per_size = {}
+    for size in (1, 20, 100):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(
+                "/api/v1/specialists/",
+                {"specialty": "general-practice", "place": "Paris", "limit": size},
+            )
+        per_size[size] = (len(captured), len(response.json()["results"]))
+    for size, (count, returned) in per_size.items():
+        print(f"page size {size:>3}      {count} queries ({returned} results)")
+    worst = max(count for count, _returned in per_size.values())
+    constant = len({count for count, _returned in per_size.values()}) == 1
+    print(
+        f"goal              constant [{verdict(constant)}], <= {GOALS['list_queries']} "
+        f"[{verdict(worst <= GOALS['list_queries'])}]"
+    )
+
+    results = {
+        "search_p95_ms": search_p95,
+        "search_vs_bare": ratio_api_p95,
+        "slots_ms": slot_p95,
+        "slots_queries": max(counts),
+        "sorted_p95_ms": sorted_p95,
+        "list_queries": worst,
+    }
+    missed = [name for name, value in results.items() if value > GOALS[name]]
+    print("\n== Summary")
+    for name, value in results.items():
+        status = verdict(name not in missed)
+        print(f"{name:<16} {value:8.2f}   goal <= {GOALS[name]:<6} {status}")
+    if not constant:
+        missed.append("list_queries_constant")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
