@@ -73,7 +73,11 @@ class SmsStatusApi(APIView):
             404: ErrorSerializer,
         },
         examples=[
-            OpenApiExample("Delivered", value={"id": "msg_8f2c", "status": "delivered"})
+            OpenApiExample(
+                "Delivered",
+                value={"id": "msg_8f2c", "status": "delivered"},
+                request_only=True,
+            )
         ],
     )
     def post(self, request):
