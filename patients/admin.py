@@ -273,6 +273,7 @@ class PatientAdminForm(forms.ModelForm):
 class PatientAdmin(SimpleHistoryAdmin):
     form = PatientAdminForm
     change_form_template = "patients/admin/patient_change_form.html"
+    view_on_site = False
     list_display = [
         "reference",
         "display_name",

@@ -7,6 +7,7 @@ Django renders each field with its label, its help text and its errors linked by
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -49,7 +50,7 @@ class NirField(forms.CharField):
     checks of length, key and consistency with sex and birth date."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("social security number"))
+        kwargs.setdefault("label", _("Social security number"))
         kwargs.setdefault("help_text", _("15 digits, as on the carte Vitale."))
         super().__init__(max_length=25, required=False, **kwargs)
 
@@ -69,7 +70,7 @@ class IdentityForm(forms.ModelForm):
     )
 
     mobile_phone = PhoneNumberField(
-        label=_("mobile phone"),
+        label=capfirst(_("Mobile phone")),
         required=False,
         region="FR",
         help_text=_("For reminders by SMS, e.g. 06 12 34 56 78."),
@@ -111,13 +112,13 @@ class RegistrationForm(IdentityForm):
         required=False,
     )
     confirm_duplicate = forms.BooleanField(
-        label=_("It is another person: create a new file"), required=False
+        label=capfirst(_("It is another person: create a new file")), required=False
     )
 
 
 class DependantForm(RegistrationForm):
     relationship = forms.ChoiceField(
-        label=_("You are their"), choices=Guardianship.Relationship.choices
+        label=capfirst(_("You are their")), choices=Guardianship.Relationship.choices
     )
 
     field_order = ["relationship"]
@@ -164,17 +165,17 @@ class MedicalProfileForm(forms.ModelForm):
     required_css_class = "required"
 
     height_cm = forms.IntegerField(
-        label=_("height (cm)"), required=False, min_value=30, max_value=250
+        label=capfirst(_("height (cm)")), required=False, min_value=30, max_value=250
     )
     weight_kg = forms.DecimalField(
-        label=_("weight (kg)"),
+        label=capfirst(_("weight (kg)")),
         required=False,
         min_value=Decimal("1"),
         max_value=Decimal("400"),
         decimal_places=1,
     )
     blood_group = forms.ChoiceField(
-        label=_("blood group"),
+        label=capfirst(_("blood group")),
         required=False,
         choices=[("", _("unknown"))]
         + [(g, g) for g in ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")],
@@ -221,24 +222,24 @@ class DocumentUploadForm(forms.Form):
     required_css_class = "required"
 
     file = forms.FileField(
-        label=_("file"),
+        label=capfirst(_("file")),
         help_text=_("PDF or picture (JPEG, PNG, HEIC…), 20 MB at most."),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".pdf,.jpg,.jpeg,.png,.webp,.heic,.tif,.tiff,.dcm"}
         ),
     )
-    kind = forms.ChoiceField(label=_("type"), choices=Document.Kind.choices)
+    kind = forms.ChoiceField(label=capfirst(_("type")), choices=Document.Kind.choices)
     title = forms.CharField(
-        label=_("title"),
+        label=capfirst(_("title")),
         max_length=200,
         required=False,
         help_text=_("E.g. Blood test of March; the file name is used if empty."),
     )
     document_date = forms.DateField(
-        label=_("date of the document"), required=False, widget=DateInput()
+        label=capfirst(_("date of the document")), required=False, widget=DateInput()
     )
     source = forms.CharField(
-        label=_("source"),
+        label=capfirst(_("source")),
         max_length=200,
         required=False,
         help_text=_("Who issued it: laboratory, practitioner, hospital…"),
@@ -249,17 +250,17 @@ class ShareForm(forms.Form):
     required_css_class = "required"
 
     email = forms.EmailField(
-        label=_("practitioner's email"),
+        label=capfirst(_("practitioner's email")),
         help_text=_("The address of their account with us."),
     )
     document = forms.ModelChoiceField(
-        label=_("what to share"),
+        label=capfirst(_("what to share")),
         queryset=Document.objects.none(),
         required=False,
-        empty_label=_("my whole medical file (profile and every document)"),
+        empty_label=capfirst(_("my whole medical file (profile and every document)")),
     )
     expires_on = forms.DateField(
-        label=_("until"),
+        label=capfirst(_("until")),
         required=False,
         widget=DateInput(),
         help_text=_("Optional: the sharing stops by itself at the end of this day."),
@@ -285,7 +286,7 @@ class ErasureForm(forms.Form):
     required_css_class = "required"
 
     message = forms.CharField(
-        label=_("your message (optional)"),
+        label=capfirst(_("your message (optional)")),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )

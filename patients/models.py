@@ -347,7 +347,7 @@ class Patient(TimeStampedModel):
 
     def clean(self) -> None:
         errors: dict[str, list[ValidationError]] = {}
-        if self.nir:
+        if self.nir and _is_valid_nir(self.nir):
             conflicts = nir_conflicts(
                 self.nir, sex=self.sex, birth_date=self.birth_date
             )
@@ -432,6 +432,14 @@ class Patient(TimeStampedModel):
 
     def is_assigned_to(self, user) -> bool:
         return self.assigned_staff.filter(pk=user.pk).exists()
+
+
+def _is_valid_nir(nir: str) -> bool:
+    try:
+        validate_nir(nir)
+    except ValidationError:
+        return False
+    return True
 
 
 def _nir_index(nir: str) -> str:
