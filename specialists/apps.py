@@ -19,6 +19,12 @@ def _crud(*models: str, delete: bool = False) -> list[str]:
 class SpecialistsConfig(AppConfig):
     name = "specialists"
     verbose_name = _("Specialist directory, availability and matching")
+
+    def ready(self) -> None:
+        from . import catalogue
+
+        catalogue.connect()
+
     role_permissions = {
         "medical_adviser": [
             *_crud(*_DIRECTORY),

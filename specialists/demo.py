@@ -31,7 +31,9 @@ from .models import (
 )
 from .validators import luhn_check_digit
 
-DEMO_COUNT = 320
+DEMO_COUNT = 400
+#: The biggest cities get every specialty at least once.
+TOP_CITIES = 8
 #: Demo RPPS numbers start with these digits, which real ones do not use.
 DEMO_RPPS_PREFIX = "19"
 _SUBURBS = ("Boulogne-Billancourt", "Saint-Denis", "Versailles", "Montreuil")
@@ -145,18 +147,19 @@ def _verifier() -> User:
 def _draw(index: int, rng: random.Random, fake: Faker, specialties: dict) -> dict:
     codes = list(specialties)
     weights = [SPECIALTY_WEIGHTS.get(code, 1) for code in codes]
-    # Every specialty appears among the first ones, then the weights decide.
-    code = (
-        codes[index % len(codes)]
-        if index < len(codes)
-        else rng.choices(codes, weights)[0]
-    )
+    grid = len(codes) * TOP_CITIES
+    if index < grid:
+        # Every specialty in each of the biggest cities, so that any search
+        # there finds someone.
+        code, city = codes[index % len(codes)], CITIES[index // len(codes)]
+    elif index < grid + len(CITIES):
+        code, city = rng.choices(codes, weights)[0], CITIES[index - grid]
+    else:
+        code = rng.choices(codes, weights)[0]
+        city = rng.choices(CITIES, CITY_WEIGHTS)[0]
     second = rng.random() < 0.08 and code not in ("psychology", "general-practice")
     psychologist = code == "psychology"
     female = rng.random() < 0.55
-    city = (
-        CITIES[index % len(CITIES)] if index < 2 * len(CITIES) else rng.choice(CITIES)
-    )
     sector, fee = _fees(code, rng)
     languages = ["fr"] + [
         lang for lang, share in EXTRA_LANGUAGES if rng.random() < share

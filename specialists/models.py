@@ -273,9 +273,11 @@ class PractitionerQuerySet(models.QuerySet["Practitioner"]):
             user, "is_superuser", False
         ):
             return self
+        today = timezone.localdate()
+        proposable = Q(is_active=True, verified_until__gte=today)
         if user is not None and user.is_authenticated:
-            return self.filter(Q(pk__in=self.proposable().values("pk")) | Q(user=user))
-        return self.proposable()
+            return self.filter(proposable | Q(user=user))
+        return self.filter(proposable)
 
     def search(self, filters) -> "PractitionerQuerySet":
         """Apply a `SearchFilters` (see specialists.search)."""

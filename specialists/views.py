@@ -47,6 +47,19 @@ def search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "has_next": has_next,
             "query_string": query.urlencode(),
+            "advanced": any(
+                request.GET.get(name)
+                for name in (
+                    "language",
+                    "gender",
+                    "sector",
+                    "max_fee",
+                    "teleconsultation",
+                    "wheelchair_accessible",
+                    "available_before",
+                )
+            )
+            or bool(form.is_bound and form.errors),
         },
     )
 
