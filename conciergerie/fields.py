@@ -56,8 +56,8 @@ class EncryptedTextField(EncryptedFieldMixin, models.TextField):
 class EncryptedCharField(EncryptedTextField):
     """A short encrypted value (an identifier, a label) edited on one line."""
 
-    def __init__(self, *args, max_length: int | None = None, **kwargs):
-        super().__init__(*args, max_length=max_length, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         if self.max_length is not None:
             self.validators.append(validators.MaxLengthValidator(self.max_length))
 

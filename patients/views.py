@@ -218,7 +218,9 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         return response
     is_manager = manages(request.user, patient)
     access = medical_access(request.user, patient)
-    documents = Document.objects.visible_to(request.user).filter(patient=patient)
+    documents = Document.objects.visible_to(request.user)
+        .filter(patient=patient)
+        .select_related("patient")
     profile = (
         MedicalProfile.objects.filter(patient=patient).first()
         if access is MedicalAccess.GRANTED
@@ -394,7 +396,9 @@ def documents(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, _("The document is added to the file."))
             return redirect("patients:documents", reference=patient.reference)
-    listed = Document.objects.visible_to(request.user).filter(patient=patient)
+    listed = Document.objects.visible_to(request.user)
+        .filter(patient=patient)
+        .select_related("patient")
     if request.method == "GET" and listed.exists():
         audit(
             by=request.user,
@@ -470,7 +474,9 @@ def summary_pdf(request: HttpRequest, reference: str) -> HttpResponse:
     pdf = services.render_summary_pdf(
         patient=patient,
         by=request.user,
-        documents=Document.objects.visible_to(request.user).filter(patient=patient),
+        documents=Document.objects.visible_to(request.user)
+        .filter(patient=patient)
+        .select_related("patient"),
         request=request,
     )
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -6,6 +6,24 @@ from django.utils.translation import gettext_lazy as _
 from .models import AccessLog
 
 
+FIELDS = (
+    "occurred_at",
+    "actor",
+    "actor_role",
+    "actor_label",
+    "patient_ref",
+    "object_type",
+    "object_id",
+    "action",
+    "face",
+    "reason",
+    "ip_address",
+    "user_agent",
+    "previous_hash",
+    "row_hash",
+)
+
+
 @admin.register(AccessLog)
 class AccessLogAdmin(admin.ModelAdmin):
     list_display = [
@@ -25,23 +43,8 @@ class AccessLogAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     show_full_result_count = False
     actions = None
-    fields = [
-        "occurred_at",
-        "actor",
-        "actor_role",
-        "actor_label",
-        "patient_ref",
-        "object_type",
-        "object_id",
-        "action",
-        "face",
-        "reason",
-        "ip_address",
-        "user_agent",
-        "previous_hash",
-        "row_hash",
-    ]
-    readonly_fields = fields
+    fields = FIELDS
+    readonly_fields = FIELDS
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -517,7 +517,12 @@ def purge_patient(*, patient: Patient) -> None:
         object_id=patient.reference,
         reason=_("End of the retention period of the medical record"),
     )
-    transaction.on_commit(lambda: [files.delete_stored(name) for name in storage_names])
+
+    def delete_files() -> None:
+        for name in storage_names:
+            files.delete_stored(name)
+
+    transaction.on_commit(delete_files)
 
 
 def purge_expired_medical_records(*, now=None) -> int:
