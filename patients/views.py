@@ -218,9 +218,11 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         return response
     is_manager = manages(request.user, patient)
     access = medical_access(request.user, patient)
-    documents = Document.objects.visible_to(request.user)
+    documents = (
+        Document.objects.visible_to(request.user)
         .filter(patient=patient)
         .select_related("patient")
+    )
     profile = (
         MedicalProfile.objects.filter(patient=patient).first()
         if access is MedicalAccess.GRANTED
@@ -396,9 +398,11 @@ def documents(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, _("The document is added to the file."))
             return redirect("patients:documents", reference=patient.reference)
-    listed = Document.objects.visible_to(request.user)
+    listed = (
+        Document.objects.visible_to(request.user)
         .filter(patient=patient)
         .select_related("patient")
+    )
     if request.method == "GET" and listed.exists():
         audit(
             by=request.user,
