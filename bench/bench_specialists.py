@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATABASE_NAME = "conciergerie_bench_specialists"
 
+APPOINTMENTS_PER_PRACTITIONER = 100
+
 GOALS = {
     "search_p95_ms": 100.0,
     "search_vs_bare": 12.0,
@@ -64,6 +66,60 @@ def configure() -> None:
     import django
 
     django.setup()
+
+
+def bench_busy(practitioner_ids, start, end):
+    """The busy-interval source, as the appointments app will plug it in: one
+    indexed query over a table of about a million appointments."""
+    from collections import defaultdict
+
+    from django.db import connection
+
+    busy = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT practitioner_id, starts_at, ends_at FROM bench_appointment "
+            "WHERE practitioner_id = ANY(%s) AND starts_at < %s AND ends_at > %s",
+            [list(practitioner_ids), end, start],
+        )
+        for practitioner_id, starts_at, ends_at in cursor.fetchall():
+            busy[practitioner_id].append((starts_at, ends_at))
+    return busy
+
+
+def load_appointments(connection) -> int:
+    """About a million booked half-hours in the next two months (bench only)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_appointment (id bigserial PRIMARY KEY, "
+            "practitioner_id bigint NOT NULL, starts_at timestamptz NOT NULL, "
+            "ends_at timestamptz NOT NULL)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS bench_appointment_period "
+            "ON bench_appointment (practitioner_id, starts_at)"
+        )
+        cursor.execute("SELECT count(*) FROM bench_appointment")
+        if cursor.fetchone()[0]:
+            cursor.execute("SELECT count(*) FROM bench_appointment")
+            return cursor.fetchone()[0]
+        cursor.execute(
+            """
+            INSERT INTO bench_appointment (practitioner_id, starts_at, ends_at)
+            SELECT p.id, slot, slot + interval '30 minutes'
+            FROM specialists_practitioner AS p,
+                 generate_series(1, %s) AS g,
+                 LATERAL (
+                     SELECT date_trunc('day', now())
+                            + ((g * 7919 + p.id * 104729) %% 2880)
+                            * interval '30 minutes' AS slot
+                 ) AS s
+            """,
+            [APPOINTMENTS_PER_PRACTITIONER],
+        )
+        cursor.execute("ANALYZE bench_appointment")
+        cursor.execute("SELECT count(*) FROM bench_appointment")
+        return cursor.fetchone()[0]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -138,6 +194,10 @@ def main() -> int:
         # What autovacuum does in production after a bulk load.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+
+    booked = load_appointments(connection)
+    settings.SPECIALISTS_BUSY_INTERVALS = f"{__name__}.bench_busy"
+    print(f"Bookings: {booked} appointments, read by a plugged busy-interval source")
 
     # The bare views: same middleware, URL resolution and client, no work; the
     # second also authenticates the partner's token and checks its scope, as

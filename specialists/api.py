@@ -216,7 +216,7 @@ class PractitionerSerializer(serializers.Serializer):
     places = serializers.SerializerMethodField()
 
     @extend_schema_field(SpecialtyItemSerializer(many=True))
-    def get_specialties(self, practitioner: Practitioner) -> list[dict[str, str]]:
+    def get_specialties(self, practitioner: Practitioner) -> Any:
         return [item.__dict__ for item in specialty_items(practitioner)]
 
     @extend_schema_field(RatingSerializer)
@@ -235,7 +235,7 @@ class PractitionerSerializer(serializers.Serializer):
         return practitioner.is_verified()
 
     @extend_schema_field(PlaceItemSerializer(many=True))
-    def get_places(self, practitioner: Practitioner) -> list[dict[str, Any]]:
+    def get_places(self, practitioner: Practitioner) -> Any:
         return PlaceItemSerializer(place_items(practitioner), many=True).data
 
 
@@ -250,9 +250,7 @@ class PractitionerDetailSerializer(PractitionerSerializer):
     consultation_types = serializers.SerializerMethodField()
 
     @extend_schema_field(ConsultationTypeSerializer(many=True))
-    def get_consultation_types(
-        self, practitioner: Practitioner
-    ) -> list[dict[str, Any]]:
+    def get_consultation_types(self, practitioner: Practitioner) -> Any:
         declared = {item.kind: item for item in practitioner.consultation_types.all()}
         rows = []
         for kind in ConsultationType.Kind.values:

@@ -4,6 +4,8 @@ Codes are stable: other apps store them. To amend the catalogue, edit it here an
 add a data migration that calls `load_catalogue` (it updates, never duplicates).
 """
 
+from typing import Any
+
 from django.apps import apps as django_apps
 from django.db.models.signals import post_migrate
 
@@ -18,7 +20,7 @@ DATE = "date"
 # (code, French, English, practitioner title, keywords, RPPS labels, direct access,
 #  medical, procedures [(code, fr, en, kind)], questions
 #  [(code, fr, en, type, choices, required, help)])
-CATALOGUE = [
+CATALOGUE: list[tuple[Any, ...]] = [
     (
         "general-practice",
         "Médecine générale",

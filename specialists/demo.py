@@ -286,7 +286,12 @@ def _create(rows: list[dict], *, verifier: User) -> None:
     )
 
     located = geocode_many((row["postal_code"], row["city"][0]) for row in rows)
-    places, hours, types, exceptions, verifications, reviews = [], [], [], [], [], []
+    places: list[list[PracticePlace]] = []
+    hours: list[OpeningHours] = []
+    types: list[ConsultationType] = []
+    exceptions: list[AvailabilityException] = []
+    verifications: list[VerificationRecord] = []
+    reviews: list[Review] = []
     for practitioner, row in zip(practitioners, rows, strict=True):
         name, city_lat, city_lon, _codes = row["city"]
         point = located.get((row["postal_code"], name))

@@ -80,7 +80,7 @@ COLUMNS = [
 _INDEX = {name: position for position, name in enumerate(COLUMNS)}
 RPPS_TYPE = "8"
 
-PROFESSIONS = {
+PROFESSIONS: dict[str, str] = {
     "medecin": Practitioner.Profession.PHYSICIAN,
     "sage femme": Practitioner.Profession.MIDWIFE,
     "chirurgien dentiste": Practitioner.Profession.DENTIST,
@@ -89,8 +89,10 @@ PROFESSIONS = {
     "infirmier": Practitioner.Profession.NURSE,
 }
 #: Professions without a "savoir-faire": their specialty is the profession itself.
-PROFESSION_SPECIALTY = {Practitioner.Profession.PSYCHOLOGIST: "psychology"}
-CIVILITIES = {
+PROFESSION_SPECIALTY: dict[str, str] = {
+    Practitioner.Profession.PSYCHOLOGIST: "psychology"
+}
+CIVILITIES: dict[str, str] = {
     "docteur": Practitioner.Civility.DOCTOR,
     "dr": Practitioner.Civility.DOCTOR,
     "professeur": Practitioner.Civility.PROFESSOR,
@@ -102,7 +104,7 @@ CIVILITIES = {
     "mademoiselle": Practitioner.Civility.MADAM,
     "mlle": Practitioner.Civility.MADAM,
 }
-GENDERS = {
+GENDERS: dict[str, str] = {
     "m": Practitioner.Gender.MALE,
     "mme": Practitioner.Gender.FEMALE,
     "mlle": Practitioner.Gender.FEMALE,

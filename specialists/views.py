@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -164,7 +165,7 @@ def _booking_url(practitioner: Practitioner, slot) -> str:
 
 
 @require_GET
-def photo(request: HttpRequest, public_id) -> HttpResponse:
+def photo(request: HttpRequest, public_id) -> HttpResponseBase:
     """Practitioners' photos come through here: there is no public media URL."""
     practitioner = get_object_or_404(
         Practitioner.objects.visible_to(request.user).only("photo"), public_id=public_id
