@@ -11,6 +11,7 @@ from specialists.models import (
     Practitioner,
     Review,
     Shortlist,
+    Specialty,
     VerificationRecord,
 )
 from tests.factories import UserFactory
@@ -135,7 +136,7 @@ def test_a_place_without_coordinates_is_located_from_its_postal_code(adviser_cli
             "places-0-commune": "Lyon",
             "places-0-is_active": "on",
             "places-0-is_primary": "on",
-            "specialties": ["1"],
+            "specialties": [str(Specialty.objects.get(code="cardiology").pk)],
         }
     )
 
