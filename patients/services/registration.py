@@ -3,7 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -146,6 +146,13 @@ def register_patient(
     patient.user = user
     patient.referred_by = referred_by
     patient.full_clean(exclude=["reference"])
+    # Two registrations of the same person at the same moment (a partner's retry,
+    # a double click) must see each other: they queue on their birth date.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"patients.register:{patient.birth_date.isoformat()}"],
+        )
     candidates = list(duplicates_of(patient))
     if candidates and not confirm_duplicate:
         visible = (

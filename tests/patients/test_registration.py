@@ -419,3 +419,36 @@ def test_two_files_with_their_own_accounts_are_not_merged(
         services.merge_patients(keep=patient, duplicate=other_patient, by=adviser)
 
     assert error.value.code == "two_accounts"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_registrations_of_one_person_make_one_file(adviser):
+    """Both requests pass their form checks at once; the second must still see
+    the first one's file instead of silently opening a twin."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def register():
+        try:
+            barrier.wait()
+            services.register_patient(
+                patient=_identity(), by=adviser, channel=Channel.PHONE
+            )
+            outcomes.append("created")
+        except services.PossibleDuplicate:
+            outcomes.append("duplicate")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register) for _i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["created", "duplicate"]
+    assert Patient.objects.count() == 1
