@@ -438,3 +438,34 @@ def test_refusing_an_erasure_without_an_answer_is_refused(
     )
     erasure.refresh_from_db()
     assert erasure.state == ErasureRequest.State.REJECTED
+
+
+def test_a_manager_cannot_download_a_document(staff_client, manager, full_file):
+    document = full_file.documents.get()
+
+    response = staff_client(manager).get(document.get_absolute_url())
+
+    assert response.status_code == 404
+    assert not AccessLog.objects.filter(action="download").exists()
+
+
+def test_a_coordinator_cannot_write_the_medical_profile_by_posting_it(
+    staff_client, coordinator, full_file
+):
+    client = staff_client(coordinator)
+    data = _form_data(client.get(_change_url(full_file)))
+    data.update(
+        {
+            "medical_profile-TOTAL_FORMS": "1",
+            "medical_profile-INITIAL_FORMS": "1",
+            "medical_profile-0-id": str(full_file.medical_profile.pk),
+            "medical_profile-0-patient": str(full_file.pk),
+            "medical_profile-0-allergies": "Aucune",
+        }
+    )
+
+    response = client.post(_change_url(full_file), data)
+
+    assert response.status_code == 302, _errors(response)
+    full_file.medical_profile.refresh_from_db()
+    assert full_file.medical_profile.allergies == ALLERGY
