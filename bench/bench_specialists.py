@@ -347,6 +347,22 @@ def main() -> int:
     )
     print(f"slots API         {summary(api_slot_times)}   (28 days, every kind)")
 
+    print("\n== Precomputed next free slot (the periodic refresh, with bookings)")
+    from specialists.services import refresh_availability
+
+    sample = list(
+        Practitioner.objects.filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    tick = time.perf_counter()
+    refresh_availability(practitioner_ids=sample)
+    per_thousand = time.perf_counter() - tick
+    print(
+        f"refresh           {per_thousand:.2f} s per 1,000 practitioners "
+        f"(~{per_thousand * total / 1000:.0f} s for all {total}, every 15 minutes)"
+    )
+
     print("\n== Sort by earliest availability in a city")
 
     def sorted_search(index):
