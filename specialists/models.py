@@ -427,6 +427,7 @@ class Practitioner(TimeStampedModel):
         null=True,
         blank=True,
         related_name="practitioner_profile",
+        limit_choices_to={"groups__name": "practitioner"},
         verbose_name=_("login account"),
         help_text=_("The account the practitioner signs in with, if any."),
     )

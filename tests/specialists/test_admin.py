@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from conciergerie.accounts.roles import Role
@@ -305,3 +306,16 @@ def test_the_catalogue_and_postal_codes_are_browsable(adviser_client):
     assert (
         adviser_client.get("/admin/specialists/verificationrecord/").status_code == 200
     )
+
+
+def test_only_a_practitioner_account_can_be_linked(db):
+    practitioner = PractitionerFactory()
+    patient = UserFactory(role=Role.PATIENT)
+
+    practitioner.user = patient
+    with pytest.raises(ValidationError) as error:
+        practitioner.full_clean()
+
+    assert "user" in error.value.error_dict
+    practitioner.user = UserFactory(role=Role.PRACTITIONER)
+    practitioner.full_clean()
