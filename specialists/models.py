@@ -25,7 +25,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from conciergerie.models import TimeStampedModel
 
 from .text import commune_key, fold
-from .validators import rpps_key_is_valid, validate_rpps
+from .validators import rpps_key_is_valid, validate_postal_code, validate_rpps
 
 #: PostgreSQL text-search configuration: the French stemmer behind `unaccent`, so
 #: that "pédiatre", "Pediatre" and "PÉDIATRIE" meet (created by migration 0002).
@@ -613,7 +613,9 @@ class PracticePlace(TimeStampedModel):
     address_complement = models.CharField(
         _("address complement"), max_length=250, blank=True
     )
-    postal_code = models.CharField(_("postal code"), max_length=5)
+    postal_code = models.CharField(
+        _("postal code"), max_length=5, validators=[validate_postal_code]
+    )
     commune = models.CharField(_("commune"), max_length=120)
     latitude = models.FloatField(
         _("latitude"),

@@ -50,3 +50,14 @@ def validate_rpps(value: str) -> None:
 
 def rpps_key_is_valid(value: str) -> bool:
     return bool(RPPS_PATTERN.match(value or "")) and luhn_is_valid(value)
+
+
+POSTAL_CODE = re.compile(r"^\d{5}$")
+
+
+def validate_postal_code(value: str) -> None:
+    """French postal codes have five digits (Corsica's start with 20, overseas 97)."""
+    if not POSTAL_CODE.match(value or ""):
+        raise ValidationError(
+            _("A French postal code has 5 digits."), code="invalid_postal_code"
+        )

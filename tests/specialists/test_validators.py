@@ -69,3 +69,28 @@ def test_the_database_refuses_a_malformed_rpps(db):
 
     with pytest.raises(IntegrityError):
         Practitioner.objects.create(first_name="A", last_name="B", rpps="12AB")
+
+
+@pytest.mark.parametrize("value", ["7501", "750011", "2A004", "75 01", ""])
+def test_a_postal_code_has_five_digits(value):
+    from specialists.validators import validate_postal_code
+
+    with pytest.raises(ValidationError) as error:
+        validate_postal_code(value)
+
+    assert error.value.code == "invalid_postal_code"
+
+
+def test_a_place_with_a_malformed_postal_code_fails_validation(db):
+    from tests.specialists.factories import PracticePlaceFactory
+
+    place = PracticePlaceFactory.build(
+        practitioner=PractitionerFactory(), postal_code="7501"
+    )
+
+    with pytest.raises(ValidationError) as error:
+        place.full_clean()
+
+    assert error.value.error_dict["postal_code"][0].code == "invalid_postal_code"
+    place.postal_code = "20000"  # Ajaccio
+    place.full_clean()
