@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLog
 
-
 FIELDS = (
     "occurred_at",
     "actor",
