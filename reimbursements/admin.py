@@ -123,7 +123,7 @@ class RecordedActAdmin(admin.ModelAdmin):
     """Acts recorded for the yearly participation cap: read-only, like a ledger."""
 
     list_display = [
-        "patient_reference",
+        "patient_label",
         "act",
         "performed_on",
         "sector",
@@ -134,9 +134,13 @@ class RecordedActAdmin(admin.ModelAdmin):
         "out_of_pocket",
     ]
     list_filter = ["act", "sector"]
-    search_fields = ["patient_reference"]
+    search_fields = ["patient__reference", "patient__last_name", "unmatched_reference"]
     date_hierarchy = "performed_on"
-    list_select_related = ["act"]
+    list_select_related = ["act", "patient"]
+
+    @admin.display(description=_("patient"), ordering="patient__reference")
+    def patient_label(self, obj: RecordedAct) -> str:
+        return obj.patient.reference if obj.patient else obj.unmatched_reference
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -168,7 +172,7 @@ class ProcedureAdminForm(forms.ModelForm):
 
     class Meta:
         model = AdministrativeProcedure
-        fields = ["kind", "title", "patient_reference", "owner", "due_on", "notes"]
+        fields = ["kind", "title", "patient", "owner", "due_on", "notes"]
 
     def clean_due_on(self):
         due_on = self.cleaned_data["due_on"]
@@ -184,17 +188,25 @@ class AdministrativeProcedureAdmin(admin.ModelAdmin):
     list_display = [
         "title",
         "kind",
-        "patient_reference",
+        "patient",
         "owner",
         "due_on",
         "status",
         "overdue",
     ]
     list_filter = [OverdueFilter, "status", "kind", "owner"]
-    search_fields = ["title", "patient_reference", "notes"]
+    search_fields = [
+        "title",
+        "patient__reference",
+        "patient__last_name",
+        "unmatched_reference",
+        "notes",
+    ]
     date_hierarchy = "due_on"
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "patient"]
+    autocomplete_fields = ["patient"]
     readonly_fields = [
+        "unmatched_reference",
         "status",
         "started_at",
         "completed_at",
@@ -206,7 +218,7 @@ class AdministrativeProcedureAdmin(admin.ModelAdmin):
     fields = [
         "kind",
         "title",
-        "patient_reference",
+        "patient",
         "owner",
         "due_on",
         "notes",
@@ -232,7 +244,7 @@ class AdministrativeProcedureAdmin(admin.ModelAdmin):
             title=obj.title,
             owner=obj.owner,
             due_on=obj.due_on,
-            patient_reference=obj.patient_reference,
+            patient=obj.patient,
             notes=obj.notes,
         )
         obj.pk = created.pk

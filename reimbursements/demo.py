@@ -5,6 +5,7 @@ import datetime as dt
 from django.utils import timezone
 
 from conciergerie.accounts.models import User
+from patients.models import Channel, Patient
 
 from . import services
 from .models import AdministrativeProcedure
@@ -14,19 +15,16 @@ DEMO_PROCEDURES = [
     (
         AdministrativeProcedure.Kind.PRIOR_APPROVAL,
         "Entente préalable : séances de kinésithérapie au-delà du référentiel",
-        "P-DEMO01",
         7,
     ),
     (
         AdministrativeProcedure.Kind.ALD,
         "Protocole de soins ALD : renouvellement par le médecin traitant",
-        "P-DEMO02",
         21,
     ),
     (
         AdministrativeProcedure.Kind.MUTUELLE_CHANGE,
         "Changement de mutuelle : transmettre la nouvelle attestation",
-        "P-DEMO03",
         3,
     ),
 ]
@@ -40,7 +38,12 @@ def seed(*, stdout) -> None:
         stdout.write("  No demo coordinator: procedures skipped.")
         return
     today = timezone.localdate()
-    for kind, title, reference, days in DEMO_PROCEDURES:
+    patients = list(
+        Patient.objects.filter(registration_channel=Channel.SEED).order_by(
+            "created_at"
+        )[: len(DEMO_PROCEDURES)]
+    )
+    for index, (kind, title, days) in enumerate(DEMO_PROCEDURES):
         if AdministrativeProcedure.objects.filter(title=title).exists():
             continue
         services.open_procedure(
@@ -48,6 +51,6 @@ def seed(*, stdout) -> None:
             title=title,
             owner=owner,
             due_on=today + dt.timedelta(days=days),
-            patient_reference=reference,
+            patient=patients[index] if index < len(patients) else None,
         )
     stdout.write("  Simulate a reimbursement in the portal: /reimbursements/estimate/")

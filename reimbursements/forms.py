@@ -114,8 +114,14 @@ class EstimateForm(forms.Form):
         help_text=_("Almost every mutuelle contract is."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, participation_recorded: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if participation_recorded:
+            # The acts recorded in the patient's file are the truth: the figure
+            # is read from them for the year of the visit, not typed.
+            del self.fields["participation_paid_this_year"]
         self._acts = {
             act.code: act for act in Act.objects.filter(is_active=True).order_by("code")
         }
@@ -185,7 +191,9 @@ class EstimateForm(forms.Form):
                 c2s=data["c2s"],
                 pregnant_six_months_or_more=data["pregnant_six_months_or_more"],
                 seen_in_person_within_12_months=data["seen_in_person_within_12_months"],
-                participation_paid_this_year=data["participation_paid_this_year"],
+                participation_paid_this_year=data.get(
+                    "participation_paid_this_year", Decimal(0)
+                ),
             ),
             "contract": contract,
         }

@@ -220,21 +220,33 @@ class RegulatoryParameter(DatedRule):
 
 
 class RecordedActQuerySet(models.QuerySet):
-    def for_patient_in_year(self, patient_reference: str, year: int):
-        return self.filter(patient_reference=patient_reference, performed_on__year=year)
+    def for_patient_in_year(self, patient, year: int) -> "RecordedActQuerySet":
+        return self.filter(patient=patient, performed_on__year=year)
 
 
 class RecordedAct(TimeStampedModel):
     """An act the patient received, with the split estimated when it was recorded.
 
     It is what the yearly cap of the participation forfaitaire is counted from.
-    `patient_reference` is the patient's public reference (P-…), the link to the
-    patients app until its model is available to reference directly.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient_reference = models.CharField(
-        _("patient reference"), max_length=32, db_index=True
+    patient = models.ForeignKey(
+        "patients.Patient",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recorded_acts",
+        verbose_name=_("patient"),
+    )
+    unmatched_reference = models.CharField(
+        _("unmatched patient reference"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "A reference recorded before acts were linked to patient files, "
+            "that matched no file."
+        ),
     )
     act = models.ForeignKey(
         Act, models.PROTECT, related_name="recorded", verbose_name=_("act")
@@ -280,8 +292,8 @@ class RecordedAct(TimeStampedModel):
         verbose_name_plural = _("recorded acts")
         indexes = [
             models.Index(
-                fields=["patient_reference", "performed_on"],
-                name="recordedact_patient_date",
+                fields=["patient", "performed_on"],
+                name="recordedact_patient_day",
             )
         ]
         constraints = [
@@ -292,7 +304,8 @@ class RecordedAct(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.patient_reference} {self.act.code} {self.performed_on}"
+        reference = self.patient.reference if self.patient else self.unmatched_reference
+        return f"{reference} {self.act.code} {self.performed_on}"
 
 
 class ProcedureQuerySet(models.QuerySet):
@@ -332,12 +345,22 @@ class AdministrativeProcedure(FSMModelMixin, TimeStampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=200)
-    patient_reference = models.CharField(
-        _("patient reference"),
+    patient = models.ForeignKey(
+        "patients.Patient",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reimbursement_procedures",
+        verbose_name=_("patient"),
+    )
+    unmatched_reference = models.CharField(
+        _("unmatched patient reference"),
         max_length=32,
         blank=True,
-        db_index=True,
-        help_text=_("The patient's public reference (P-…)."),
+        help_text=_(
+            "A reference recorded before procedures were linked to patient files, "
+            "that matched no file."
+        ),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -22,6 +22,7 @@ from conciergerie.notifications.services import (
     schedule_message,
     subject_for,
 )
+from patients.models import Patient
 
 from . import tariffs
 from .engine import (
@@ -61,69 +62,68 @@ def estimate_for(
 
 def participation_paid(
     *,
-    patient_reference: str,
+    patient: Patient,
     year: int,
     kind: ContributionKind = ContributionKind.PARTICIPATION_FORFAITAIRE,
 ) -> Decimal:
     """The flat contributions already deducted for the patient in a calendar year."""
     total = (
-        RecordedAct.objects.for_patient_in_year(patient_reference, year)
+        RecordedAct.objects.for_patient_in_year(patient, year)
         .filter(contribution_kind=kind)
         .aggregate(total=Sum("participation"))["total"]
     )
     return total or ZERO
 
 
-def _lock_patient_year(patient_reference: str, year: int) -> None:
+def _lock_patient_year(patient: Patient, year: int) -> None:
     # Two acts recorded at once must not both see room under the yearly cap: a
     # transaction-scoped advisory lock serialises them per patient and year.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"reimbursements.participation:{patient_reference}:{year}"],
+            [f"reimbursements.participation:{patient.pk}:{year}"],
         )
 
 
 @transaction.atomic
 def record_act(
     *,
-    patient_reference: str,
+    patient: Patient,
     act: ActInput,
     practitioner: PractitionerInput,
-    patient: PatientInput,
+    situation: PatientInput,
     contract: ContractInput | None = None,
     by: User | None = None,
 ) -> tuple[RecordedAct, Estimate]:
-    """Record an act the patient received, its participation counted within the cap."""
-    if not patient_reference:
-        raise ValidationError(
-            _("A patient reference is required."), code="patient_required"
-        )
+    """Record an act the patient received, its participation counted within the cap.
+
+    `situation` is the patient as the engine sees them for this visit (pathway,
+    ALD, age); the participation already paid is read from the recorded acts,
+    whatever the caller says.
+    """
+    if patient is None or patient._state.adding:
+        raise ValidationError(_("A patient file is required."), code="patient_required")
     year = act.performed_on.year
-    _lock_patient_year(patient_reference, year)
+    _lock_patient_year(patient, year)
     act_row = Act.objects.filter(code=act.code).first()
     rules = tariffs.rules_for(
         code=act.code, sector=practitioner.sector, on=act.performed_on
     )
     kind = rules.contribution.kind if rules.contribution else ""
     paid = (
-        participation_paid(
-            patient_reference=patient_reference,
-            year=year,
-            kind=ContributionKind(kind),
-        )
+        participation_paid(patient=patient, year=year, kind=ContributionKind(kind))
         if kind
         else ZERO
     )
-    patient = dataclasses.replace(patient, participation_paid_this_year=paid)
+    situation = dataclasses.replace(situation, participation_paid_this_year=paid)
     estimate = compute_estimate(
         EstimateInput(
-            act=act, practitioner=practitioner, patient=patient, contract=contract
+            act=act, practitioner=practitioner, patient=situation, contract=contract
         ),
         rules,
     )
     recorded = RecordedAct(
-        patient_reference=patient_reference,
+        patient=patient,
         act=act_row,
         performed_on=act.performed_on,
         sector=practitioner.sector,
@@ -151,7 +151,7 @@ def open_procedure(
     title: str,
     owner: User,
     due_on: dt.date,
-    patient_reference: str = "",
+    patient: Patient | None = None,
     notes: str = "",
 ) -> AdministrativeProcedure:
     """Open a procedure owned by a staff member; its deadline may not be past."""
@@ -177,7 +177,7 @@ def open_procedure(
         title=title,
         owner=owner,
         due_on=due_on,
-        patient_reference=patient_reference,
+        patient=patient,
         notes=notes,
     )
     # A protected FSM field refuses the assignment clean_fields() would make.

@@ -8,6 +8,7 @@ from django.utils import timezone
 from conciergerie.accounts.roles import Role
 from reimbursements.models import AdministrativeProcedure
 from tests.factories import UserFactory
+from tests.patients.factories import PatientFactory
 
 
 class AdministrativeProcedureFactory(factory.django.DjangoModelFactory):
@@ -16,6 +17,6 @@ class AdministrativeProcedureFactory(factory.django.DjangoModelFactory):
 
     kind = AdministrativeProcedure.Kind.PRIOR_APPROVAL
     title = factory.Sequence(lambda n: f"Entente préalable n°{n}")
-    patient_reference = factory.Sequence(lambda n: f"P-TEST{n:04d}")
+    patient = factory.SubFactory(PatientFactory)
     owner = factory.SubFactory(UserFactory, role=Role.CARE_COORDINATOR)
     due_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=15))

@@ -90,7 +90,9 @@ def test_an_adviser_reads_the_tariffs_but_cannot_change_them(
     assert response.status_code == 403
 
 
-def test_a_coordinator_opens_a_procedure_from_the_admin(staff_client, coordinator):
+def test_a_coordinator_opens_a_procedure_from_the_admin(
+    staff_client, coordinator, patient
+):
     client = staff_client(coordinator)
     due = timezone.localdate() + dt.timedelta(days=10)
 
@@ -99,7 +101,7 @@ def test_a_coordinator_opens_a_procedure_from_the_admin(staff_client, coordinato
         {
             "kind": "prior_approval",
             "title": "Entente préalable kinésithérapie",
-            "patient_reference": "P-KINE01",
+            "patient": patient.pk,
             "owner": coordinator.pk,
             "due_on": due.isoformat(),
             "notes": "",
@@ -108,7 +110,11 @@ def test_a_coordinator_opens_a_procedure_from_the_admin(staff_client, coordinato
 
     assert response.status_code == 302
     procedure = AdministrativeProcedure.objects.get()
-    assert (procedure.owner, procedure.due_on) == (coordinator, due)
+    assert (procedure.owner, procedure.due_on, procedure.patient) == (
+        coordinator,
+        due,
+        patient,
+    )
 
 
 def test_a_past_due_date_is_a_field_error_in_the_admin(staff_client, coordinator):

@@ -20,82 +20,83 @@ from reimbursements.engine import (
 )
 from reimbursements.models import AdministrativeProcedure, RecordedAct
 from tests.factories import UserFactory
+from tests.patients.factories import PatientFactory
 from tests.reimbursements.factories import AdministrativeProcedureFactory
 
 GP = PractitionerInput(sector=Sector.SECTOR_1, specialty=Specialty.GENERAL_PRACTICE)
 ADULT = PatientInput(age=45, pathway=Pathway.TREATING_DOCTOR)
 
 
-def _record(reference: str, day: dt.date, patient: PatientInput = ADULT):
+def _record(patient, day: dt.date, situation: PatientInput = ADULT):
     return services.record_act(
-        patient_reference=reference,
+        patient=patient,
         act=ActInput(code="G", performed_on=day, fee=D("30")),
         practitioner=GP,
-        patient=patient,
+        situation=situation,
     )
 
 
-def test_the_participation_stops_at_the_yearly_cap(reference_tariffs):
+def test_the_participation_stops_at_the_yearly_cap(reference_tariffs, patient):
     # 25 consultations at 2 euros reach the 50 euro cap; the 26th is free of it.
     for week in range(25):
-        _record("P-CAP001", dt.date(2026, 1, 5) + dt.timedelta(weeks=week))
+        _record(patient, dt.date(2026, 1, 5) + dt.timedelta(weeks=week))
 
-    recorded, estimate = _record("P-CAP001", dt.date(2026, 12, 14))
+    recorded, estimate = _record(patient, dt.date(2026, 12, 14))
 
-    assert services.participation_paid(patient_reference="P-CAP001", year=2026) == D(
-        "50.00"
-    )
+    assert services.participation_paid(patient=patient, year=2026) == D("50.00")
     assert recorded.participation == D("0.00")
     assert estimate.amo == D("21.00")  # 70% of 30, nothing deducted
     assert Flag.PARTICIPATION_CAP_REACHED in estimate.flags
 
 
-def test_the_participation_already_given_by_the_caller_is_ignored(reference_tariffs):
+def test_the_participation_already_given_by_the_caller_is_ignored(
+    reference_tariffs, patient
+):
     # The stored acts are the truth: a caller's figure cannot skip the deduction.
-    patient = PatientInput(
+    situation = PatientInput(
         age=45,
         pathway=Pathway.TREATING_DOCTOR,
         participation_paid_this_year=D("50"),
     )
 
-    recorded, _estimate = _record("P-CAP002", dt.date(2026, 3, 2), patient)
+    recorded, _estimate = _record(patient, dt.date(2026, 3, 2), situation)
 
     assert recorded.participation == D("2.00")
 
 
-def test_the_cap_starts_again_each_calendar_year(reference_tariffs):
+def test_the_cap_starts_again_each_calendar_year(reference_tariffs, patient):
     for week in range(25):
-        _record("P-CAP003", dt.date(2026, 1, 5) + dt.timedelta(weeks=week))
+        _record(patient, dt.date(2026, 1, 5) + dt.timedelta(weeks=week))
 
-    recorded, _estimate = _record("P-CAP003", dt.date(2027, 1, 4))
+    recorded, _estimate = _record(patient, dt.date(2027, 1, 4))
 
     assert recorded.participation == D("2.00")
-    assert services.participation_paid(patient_reference="P-CAP003", year=2027) == D(
-        "2.00"
-    )
+    assert services.participation_paid(patient=patient, year=2027) == D("2.00")
 
 
-def test_the_cap_is_counted_per_patient(reference_tariffs):
+def test_the_cap_is_counted_per_patient(reference_tariffs, patient, other_patient):
     for week in range(25):
-        _record("P-CAP004", dt.date(2026, 1, 5) + dt.timedelta(weeks=week))
+        _record(patient, dt.date(2026, 1, 5) + dt.timedelta(weeks=week))
 
-    recorded, _estimate = _record("P-OTHER1", dt.date(2026, 12, 14))
+    recorded, _estimate = _record(other_patient, dt.date(2026, 12, 14))
 
     assert recorded.participation == D("2.00")
 
 
 def test_a_minor_records_no_participation(reference_tariffs):
+    child = PatientFactory(minor=True)
+
     recorded, _estimate = _record(
-        "P-CHILD1", dt.date(2026, 3, 2), PatientInput(age=8, pathway=Pathway.DIRECT)
+        child, dt.date(2026, 3, 2), PatientInput(age=8, pathway=Pathway.DIRECT)
     )
 
     assert recorded.participation == D("0.00")
-    assert services.participation_paid(patient_reference="P-CHILD1", year=2026) == 0
+    assert services.participation_paid(patient=child, year=2026) == 0
 
 
-def test_recording_needs_a_patient_reference(reference_tariffs):
+def test_recording_needs_a_saved_patient_file(reference_tariffs):
     with pytest.raises(ValidationError) as caught:
-        _record("", dt.date(2026, 3, 2))
+        _record(PatientFactory.build(), dt.date(2026, 3, 2))
 
     assert caught.value.code == "patient_required"
     assert not RecordedAct.objects.exists()
@@ -104,17 +105,17 @@ def test_recording_needs_a_patient_reference(reference_tariffs):
 # --- Administrative procedures --------------------------------------------------------
 
 
-def test_a_procedure_is_opened_for_a_staff_owner(coordinator):
+def test_a_procedure_is_opened_for_a_staff_owner(coordinator, patient):
     procedure = services.open_procedure(
         kind=AdministrativeProcedure.Kind.ALD,
         title="Protocole de soins ALD diabète",
         owner=coordinator,
         due_on=timezone.localdate() + dt.timedelta(days=30),
-        patient_reference="P-ALD001",
+        patient=patient,
     )
 
     assert procedure.status == AdministrativeProcedure.Status.TODO
-    assert procedure.owner == coordinator
+    assert (procedure.owner, procedure.patient) == (coordinator, patient)
 
 
 def test_a_procedure_owner_must_be_staff(patient_user):
@@ -257,14 +258,14 @@ def test_owners_are_reminded_once_before_and_once_after_a_deadline(
     assert not Message.objects.filter(subject__endswith=f":{closed.pk}").exists()
 
 
-def test_the_reminder_names_no_patient_and_no_procedure(coordinator, settings):
+def test_the_reminder_names_no_patient_and_no_procedure(coordinator, settings, patient):
     from conciergerie.notifications.models import Message
     from conciergerie.notifications.services import render_message
 
     procedure = AdministrativeProcedureFactory(
         owner=coordinator,
         title="Protocole ALD diabète",
-        patient_reference="P-SECRET",
+        patient=patient,
         due_on=timezone.localdate(),
     )
 
@@ -279,7 +280,8 @@ def test_the_reminder_names_no_patient_and_no_procedure(coordinator, settings):
         language="fr",
     )
     text = rendered.subject + rendered.text
-    assert "P-SECRET" not in text
+    assert patient.reference not in text
+    assert patient.last_name not in text
     assert "diabète" not in text
     assert f"/administrativeprocedure/{procedure.pk}/change/" in text
     assert "Bonjour" in text

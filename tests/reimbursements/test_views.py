@@ -155,3 +155,81 @@ def test_a_missing_tariff_is_explained_not_a_server_error(
     assert response.status_code == 200
     errors = response.context["form"].non_field_errors().as_data()
     assert [error.code for error in errors] == ["no_tariff"]
+
+
+def _record_gp_visits(patient, count: int) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from reimbursements import services
+    from reimbursements.engine import ActInput, PatientInput, PractitionerInput
+
+    for week in range(count):
+        services.record_act(
+            patient=patient,
+            act=ActInput(
+                code="G",
+                performed_on=dt.date(2026, 1, 5) + dt.timedelta(weeks=week),
+                fee=Decimal("30"),
+            ),
+            practitioner=PractitionerInput(sector="sector_1"),
+            situation=PatientInput(age=40, pathway="treating_doctor"),
+        )
+
+
+def test_a_patient_with_a_file_gets_the_participation_counted_from_recorded_acts(
+    client, patient, reference_tariffs
+):
+    # 25 recorded visits already paid the 50 euro cap of 2026: nothing is deducted.
+    _record_gp_visits(patient, 25)
+    client.force_login(patient.user)
+    data = {**GP_IN_PATHWAY, "participation_paid_this_year": "0"}
+
+    response = client.post(URL, data)
+
+    estimate = response.context["estimate"]
+    assert estimate.participation == 0
+    assert estimate.amo == 21
+    assert response.context["participation"] == (2026, 50)
+    html = response.content.decode()
+    assert "50,00\xa0€" in html
+    assert 'name="participation_paid_this_year"' not in html
+
+
+def test_the_recorded_participation_is_counted_for_the_year_of_the_visit(
+    client, patient, reference_tariffs
+):
+    _record_gp_visits(patient, 25)
+    client.force_login(patient.user)
+
+    response = client.post(URL, {**GP_IN_PATHWAY, "performed_on": "2027-01-12"})
+
+    assert response.context["estimate"].participation == 2
+    assert response.context["participation"] == (2027, 0)
+
+
+def test_a_patient_without_a_file_still_types_the_participation(
+    client, patient_user, reference_tariffs
+):
+    client.force_login(patient_user)
+
+    response = client.post(URL, {**GP_IN_PATHWAY, "participation_paid_this_year": "50"})
+
+    assert response.context["estimate"].participation == 0
+    assert response.context["participation"] is None
+    assert 'name="participation_paid_this_year"' in response.content.decode()
+
+
+def test_the_form_starts_from_what_the_patient_file_says(
+    client, patient, reference_tariffs
+):
+    from tests.patients.factories import InsuranceCoverageFactory
+
+    InsuranceCoverageFactory(patient=patient, coverage_rate=150)
+    client.force_login(patient.user)
+
+    response = client.get(URL)
+
+    form = response.context["form"]
+    assert form.initial["age"] == patient.age
+    assert form.initial["coverage_percent"] == 150
