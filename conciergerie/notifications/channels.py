@@ -85,11 +85,32 @@ def render_html(name: str, context: dict[str, Any]) -> str:
     return get_template(name).render({**_base_context(), **context})
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts a message gets, and the backoff between them."""
+
+    max_attempts: int
+    base_seconds: int
+    max_seconds: int
+
+
 class BaseChannel(abc.ABC):
     """One way of reaching people; instances are shared, hence stateless."""
 
     #: Template files this channel needs, as suffixes of the template name.
     required_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def retry_policy(self) -> RetryPolicy:
+        """Attempts and backoff of transient failures: the NOTIFICATIONS_* settings.
+
+        A channel whose recipients expect longer retries (partner webhooks: about
+        three days) overrides this.
+        """
+        return RetryPolicy(
+            max_attempts=settings.NOTIFICATIONS_MAX_ATTEMPTS,
+            base_seconds=settings.NOTIFICATIONS_RETRY_BASE_SECONDS,
+            max_seconds=settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
+        )
 
     @abc.abstractmethod
     def validate_recipient(self, to: str) -> None:

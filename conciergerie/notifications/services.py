@@ -55,7 +55,7 @@ from django_fsm import can_proceed
 from conciergerie.accounts.models import User
 
 from . import tasks
-from .channels import DeliveryError, Rendered, get_channel
+from .channels import DeliveryError, Rendered, channel_names, get_channel
 from .models import Message
 from .timing import retry_delay
 
@@ -375,12 +375,13 @@ def _record_failure(message: Message, error: DeliveryError) -> Message:
         pk=message.pk, claim_token=message.claim_token, state=State.SENDING
     )
     detail = {"error_code": error.code[:64], "last_error": str(error)[:2000]}
-    if error.transient and message.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
+    policy = get_channel(message.channel).retry_policy()
+    if error.transient and message.attempts < policy.max_attempts:
         delay = retry_delay(
             attempt=message.attempts,
             key=message.key,
-            base_seconds=settings.NOTIFICATIONS_RETRY_BASE_SECONDS,
-            max_seconds=settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
+            base_seconds=policy.base_seconds,
+            max_seconds=policy.max_seconds,
         )
         recorded = mine.update_returning(
             state=State.PENDING, next_attempt_at=now + delay, updated_at=now, **detail
@@ -412,9 +413,12 @@ def recover_stalled_messages(*, now: datetime | None = None) -> tuple[int, int]:
         "last_error": "The worker stopped while sending; sent again after a delay.",
         "updated_at": now,
     }
-    gave_up = stalled.filter(attempts__gte=settings.NOTIFICATIONS_MAX_ATTEMPTS).update(
-        state=State.FAILED, failed_at=now, **interrupted
-    )
+    gave_up = 0
+    for name in channel_names():
+        limit = get_channel(name).retry_policy().max_attempts
+        gave_up += stalled.filter(channel=name, attempts__gte=limit).update(
+            state=State.FAILED, failed_at=now, **interrupted
+        )
     # Its next attempt time has passed already (it was claimed): due at once.
     recovered = stalled.update(state=State.PENDING, **interrupted)
     recovered += Message.objects.filter(
