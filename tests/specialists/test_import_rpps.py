@@ -290,3 +290,47 @@ def test_the_command_refuses_an_unknown_specialty_or_a_wrong_header(db, tmp_path
         call_command("import_rpps", str(path), specialty=["astrology"])
     with pytest.raises(CommandError, match="header"):
         call_command("import_rpps", str(path))
+
+
+def import_generated(tmp_path, lines: int) -> int:
+    """Write an extraction of `lines` lines, import it; return the memory peak."""
+    import tracemalloc
+
+    path = tmp_path / "PS_LibreAcces_Personne_activite.txt"
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write(HEADER)
+        for index in range(lines):
+            stream.write(
+                line(
+                    **{
+                        "Identifiant PP": valid_rpps(100_000 + index // 2),
+                        "Nom d'exercice": f"NOM{index // 2}",
+                        "Prénom d'exercice": "Camille",
+                        "Libellé savoir-faire": "Médecine générale",
+                        "Identifiant technique de la structure": f"S{index}",
+                        "Code postal (coord. structure)": "69003",
+                        "Libellé commune (coord. structure)": "Lyon",
+                    }
+                )
+            )
+    tracemalloc.start()
+    with path.open(encoding="utf-8") as stream:
+        report = import_rpps(stream, batch_size=500)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert report.created == lines
+    assert Practitioner.objects.count() == lines // 2
+    assert PracticePlace.objects.count() == lines
+    return peak
+
+
+def test_a_generated_extraction_is_imported_batch_by_batch(db, tmp_path, proof_scale):
+    peak = import_generated(tmp_path, proof_scale(1_500, 200_000))
+
+    assert peak < 40 * 1024 * 1024
+
+
+@pytest.mark.proof
+def test_two_hundred_thousand_lines_import_in_constant_memory(db, tmp_path):
+    # Batches of 500 lines: the peak does not grow with the file.
+    assert import_generated(tmp_path, 200_000) < 40 * 1024 * 1024
