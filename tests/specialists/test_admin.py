@@ -319,3 +319,33 @@ def test_only_a_practitioner_account_can_be_linked(db):
     assert "user" in error.value.error_dict
     practitioner.user = UserFactory(role=Role.PRACTITIONER)
     practitioner.full_clean()
+
+
+def test_a_shortlist_is_built_by_hand_with_verified_practitioners_only(adviser_client):
+    verified = PractitionerFactory(verified=True)
+    unverified = PractitionerFactory()
+
+    def post(practitioner):
+        return adviser_client.post(
+            "/admin/specialists/shortlist/add/",
+            {
+                "request_reference": "D-HAND1",
+                "message": "Voici deux cardiologues disponibles cette semaine.",
+                "entries-TOTAL_FORMS": "1",
+                "entries-INITIAL_FORMS": "0",
+                "entries-MIN_NUM_FORMS": "0",
+                "entries-MAX_NUM_FORMS": "1000",
+                "entries-0-position": "1",
+                "entries-0-practitioner": str(practitioner.pk),
+                "entries-0-note": "",
+            },
+        )
+
+    refused = post(unverified)
+    accepted = post(verified)
+
+    assert refused.status_code == 200
+    assert accepted.status_code == 302
+    shortlist = Shortlist.objects.get()
+    assert shortlist.created_by.has_perm("specialists.add_shortlist")
+    assert [entry.practitioner for entry in shortlist.entries.all()] == [verified]
