@@ -138,6 +138,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    _restore_reference_data_after_transactional_tests(items)
     if config.getoption("--proof"):
         return
     skip = pytest.mark.skip(reason="full-size proof: run with `make proof`")
@@ -154,3 +155,21 @@ def proof_scale(request):
         return full if request.config.getoption("--proof") else bounded
 
     return scale
+
+
+def _restore_reference_data_after_transactional_tests(items):
+    """Transactional tests end with a flush of every table, which would also wipe
+    the reference rows that data migrations load (specialties, tariffs, the
+    service catalogue). Serialized rollback puts them back after each such test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None:
+            options = dict(marker.kwargs)
+            if not (options.get("transaction") or (marker.args and marker.args[0])):
+                continue
+            options.update(transaction=True, serialized_rollback=True)
+        elif {"transactional_db", "live_server"} & set(item.fixturenames):
+            options = {"transaction": True, "serialized_rollback": True}
+        else:
+            continue
+        item.add_marker(pytest.mark.django_db(**options), append=False)
