@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("billing.api_urls")),
     path("", include("reimbursements.api_urls")),
     path("", include("conciergerie.notifications.api_urls")),
+    path("", include("conciergerie.partners.api_urls")),
 ]

@@ -2,10 +2,24 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from rest_framework.permissions import SAFE_METHODS
 
 
 class PartnerOAuth2Scheme(DjangoOAuthToolkitScheme):
     target_class = "conciergerie.api.PartnerOAuth2Authentication"
+
+    def get_security_requirement(self, auto_schema):
+        """The scopes a view declares for the method (`required_scopes`).
+
+        A view declaring none for the method cannot be called with a token, so
+        the operation then lists no OAuth2 requirement.
+        """
+        declared = getattr(auto_schema.view, "required_scopes", None)
+        if not isinstance(declared, dict):
+            return super().get_security_requirement(auto_schema)
+        kind = "read" if auto_schema.method in SAFE_METHODS else "write"
+        scopes = declared.get(kind)
+        return {self.name: list(scopes)} if scopes else None
 
 
 class AutoSchema(openapi.AutoSchema):

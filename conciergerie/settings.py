@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "conciergerie.accounts",
     "conciergerie.notifications",
     "conciergerie.audit",
+    "conciergerie.partners",
     "patients",
     "specialists",
     "appointments",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "conciergerie.accounts.middleware.SessionTimeoutMiddleware",
+    # After authentication: an Idempotency-Key belongs to the caller.
+    "conciergerie.partners.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -358,6 +361,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
+        "conciergerie.partners.throttling.PartnerRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/min"),
@@ -386,9 +390,16 @@ API_SCOPES = {
     "invoices:read": "Read invoices",
     "claims:read": "Read reimbursement claims",
     "claims:write": "Update reimbursement claims",
+    "webhooks": "Manage webhook subscriptions",
 }
+# Named so that other apps' foreign keys to it migrate (django-oauth-toolkit's way).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "SCOPES": API_SCOPES,
+    # Each partner application may ask for its allowed scopes only; revoked
+    # applications cannot authenticate (conciergerie.partners.oauth).
+    "SCOPES_BACKEND_CLASS": "conciergerie.partners.oauth.PartnerScopes",
+    "OAUTH2_VALIDATOR_CLASS": "conciergerie.partners.oauth.PartnerOAuth2Validator",
     "DEFAULT_SCOPES": ["profile"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_TOKEN_SECONDS", default=3600),
     "PKCE_REQUIRED": True,
@@ -432,7 +443,43 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_SCOPES": API_SCOPES,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "conciergerie.partners.schema.add_kernel_behaviour",
+    ],
 }
+
+# --- Partners (conciergerie.partners; see docs/api.md) ---------------------------
+# Requests per period shared by all the applications of one partner organisation
+# (an organisation may have its own rate in the back-office).
+API_THROTTLE_PARTNER = env("API_THROTTLE_PARTNER", default="600/min")
+# POSTs carrying an Idempotency-Key under this prefix keep their first response
+# this many hours; a claim older than the lock timeout belongs to a dead request.
+IDEMPOTENCY_PATH_PREFIX = "/api/v1/"
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=300)
+# Webhook retries: 16 attempts, from 1 minute doubling up to 10 hours apart,
+# span about three days (plus up to 25% jitter) before a delivery fails.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=16)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=10 * 3600)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=15)
+# A subscription is disabled (and its technical contact emailed) when a delivery
+# failed every attempt and nothing succeeded for this long, or after this many
+# deliveries in a row failed for good.
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=72)
+WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES = env.int(
+    "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES", default=3
+)
+# After a secret rotation the old secret also signs for this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+# Development only: plain http:// endpoints, and endpoints on private networks
+# (a partner URL must never reach the service's own network in production).
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=DEBUG
+)
 
 # --- Background work --------------------------------------------------------------
 # Empty values in .env mean "not set", like absent ones.
@@ -450,6 +497,25 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Administrative procedures (reimbursements): their owner is emailed this many
 # days before the deadline, and again once it is passed.
 PROCEDURE_REMINDER_DAYS = env.int("PROCEDURE_REMINDER_DAYS", default=2)
+# Reimbursement claims: a payer without an answer this many days after the claim
+# was sent (or acknowledged, or appealed) is chased, per payer ("amo" Assurance
+# Maladie, "amc" mutuelle), and again after each such period, at most N times.
+REIMBURSEMENT_CHASE_DAYS = {
+    payer: int(days)
+    for payer, days in env.dict(
+        "REIMBURSEMENT_CHASE_DAYS", default={"amo": 15, "amc": 10}
+    ).items()
+}
+REIMBURSEMENT_CHASE_MAX_STAGES = env.int("REIMBURSEMENT_CHASE_MAX_STAGES", default=3)
+# Days the concierge has to act on a follow-up task (a chase, a proof to check).
+REIMBURSEMENT_FOLLOW_UP_DAYS = env.int("REIMBURSEMENT_FOLLOW_UP_DAYS", default=3)
+# Euros a payer may pay short of what was expected without a discrepancy being
+# flagged (rounding); a string, read as Decimal.
+REIMBURSEMENT_DISCREPANCY_TOLERANCE = env(
+    "REIMBURSEMENT_DISCREPANCY_TOLERANCE", default="0.50"
+)
+# Days the link to a claim's documents, emailed to the payer, stays valid.
+REIMBURSEMENT_PAYER_LINK_DAYS = env.int("REIMBURSEMENT_PAYER_LINK_DAYS", default=60)
 # Every periodic task of the project, in one place.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications-sweep-outbox": {
@@ -471,6 +537,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reimbursements-remind-procedure-deadlines": {
         "task": "reimbursements.tasks.remind_procedure_deadlines",
         "schedule": crontab(minute=30, hour=7),
+    },
+    "reimbursements-chase-unanswered-claims": {
+        "task": "reimbursements.tasks.chase_unanswered_claims",
+        "schedule": crontab(minute=45, hour=8, day_of_week="mon-fri"),
+    },
+    "partners-purge-idempotency-keys": {
+        "task": "conciergerie.partners.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=25),
     },
     "specialists-refresh-availability": {
         "task": "specialists.tasks.refresh_availability",

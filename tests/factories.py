@@ -57,6 +57,7 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Application
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Partner {n}")
     user = factory.SubFactory(UserFactory, role=Role.PARTNER)
@@ -64,3 +65,24 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     authorization_grant_type = Application.GRANT_CLIENT_CREDENTIALS
     client_secret = "partner-secret"  # noqa: S105
     hash_client_secret = True
+
+    @factory.post_generation
+    def partner_profile(obj, create, extracted, **kwargs):
+        """The application belongs to its user's partner organisation, allowed every
+        scope; `ApplicationFactory(partner_profile=False)` makes a bare client."""
+        if not create or extracted is False:
+            return
+        from django.conf import settings
+
+        from conciergerie.partners.models import Organisation, PartnerApplication
+
+        organisation = Organisation.objects.filter(service_user=obj.user).first()
+        if organisation is None:
+            organisation = Organisation.objects.create(
+                name=obj.name, kind=Organisation.Kind.CLINIC, service_user=obj.user
+            )
+        PartnerApplication.objects.create(
+            application=obj,
+            organisation=organisation,
+            allowed_scopes=sorted(settings.API_SCOPES),
+        )
