@@ -8,7 +8,7 @@ from django.core import mail
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "une phrase de passe solide"
-# French wording of the email field ("E-mail" in our catalogue, "Courriel" in allauth's).
+# The email field's French label: "E-mail" here, "Courriel" in allauth's catalogue.
 EMAIL_LABEL = re.compile(r"^(E-mail|Courriel|Adresse e-mail)")
 
 
