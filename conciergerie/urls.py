@@ -19,6 +19,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/v1/", include("conciergerie.api_urls")),
+    path("fhir/r4/", include("conciergerie.fhir.urls")),
     path("patients/", include("patients.urls")),
     path("specialists/", include("specialists.urls")),
     path("appointments/", include("appointments.urls")),
