@@ -10,12 +10,17 @@ _TARIFF_MODELS = [
 ]
 
 
+_CLAIM_MODELS = ["claim", "claimevent", "claimdocument", "claimchase", "insurer"]
+
+
 class ReimbursementsConfig(AppConfig):
     name = "reimbursements"
     verbose_name = _("Reimbursement estimates and claims")
     role_permissions = {
-        # Managers keep the tariff data up to date; everyone in the back-office
-        # reads it to explain an estimate, and runs the administrative procedures.
+        # Managers keep the tariff data and the insurers' directory up to date;
+        # everyone in the back-office reads them to explain an estimate.
+        # Coordinators and managers prepare, send and follow the claims; medical
+        # advisers read them; all run the administrative procedures.
         "manager": [
             *(
                 f"{verb}_{model}"
@@ -26,6 +31,12 @@ class ReimbursementsConfig(AppConfig):
             "view_administrativeprocedure",
             "add_administrativeprocedure",
             "change_administrativeprocedure",
+            *(f"view_{model}" for model in _CLAIM_MODELS),
+            "add_claim",
+            "change_claim",
+            "delete_claim",
+            "add_insurer",
+            "change_insurer",
         ],
         "medical_adviser": [
             *(f"view_{model}" for model in _TARIFF_MODELS),
@@ -33,6 +44,7 @@ class ReimbursementsConfig(AppConfig):
             "view_administrativeprocedure",
             "add_administrativeprocedure",
             "change_administrativeprocedure",
+            *(f"view_{model}" for model in _CLAIM_MODELS),
         ],
         "care_coordinator": [
             *(f"view_{model}" for model in _TARIFF_MODELS),
@@ -40,5 +52,9 @@ class ReimbursementsConfig(AppConfig):
             "view_administrativeprocedure",
             "add_administrativeprocedure",
             "change_administrativeprocedure",
+            *(f"view_{model}" for model in _CLAIM_MODELS),
+            "add_claim",
+            "change_claim",
+            "delete_claim",
         ],
     }

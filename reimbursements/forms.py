@@ -1,4 +1,4 @@
-"""The portal's reimbursement simulation form."""
+"""Portal forms (simulation, proof of payment) and the back-office steps of a claim."""
 
 from decimal import Decimal
 from typing import Any
@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from patients.models import Document
 
 from .engine import (
     ActInput,
@@ -18,7 +20,7 @@ from .engine import (
     Sector,
     Specialty,
 )
-from .models import Act
+from .models import Act, Claim, ClaimDocument, SendingMethod
 
 
 class DateInput(forms.DateInput):
@@ -197,3 +199,131 @@ class EstimateForm(forms.Form):
             ),
             "contract": contract,
         }
+
+
+class PaymentProofForm(forms.Form):
+    """The portal's proof of payment: a bank or payer statement showing the money."""
+
+    file = forms.FileField(
+        label=_("Proof of payment"),
+        help_text=_(
+            "Your bank statement or the payer's statement (décompte), as a PDF "
+            "or a photo."
+        ),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount received (€)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100000),
+        decimal_places=2,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    received_on = forms.DateField(
+        label=_("Date received"),
+        required=False,
+        widget=DateInput(),
+    )
+
+
+# --- Back-office: the steps of a claim ------------------------------------------------
+
+
+class SendClaimForm(forms.Form):
+    via = forms.ChoiceField(
+        label=_("Sent by"), choices=SendingMethod.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=500)
+
+
+class AcknowledgeClaimForm(forms.Form):
+    payer_reference = forms.CharField(
+        label=_("Payer's file number"), required=False, max_length=64
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=500)
+
+
+class ClaimPaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount received (€)"),
+        min_value=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=2,
+        localize=True,
+    )
+    final = forms.BooleanField(
+        label=_("The payer says this payment settles the claim"),
+        required=False,
+        help_text=_("A shortfall is then flagged as a discrepancy."),
+    )
+    payer_reference = forms.CharField(
+        label=_("Payer's file number"), required=False, max_length=64
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=500)
+
+
+class RejectClaimForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason given by the payer"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class AppealClaimForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Grounds of the appeal"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class CloseClaimForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Why is it closed?"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed unless the claim was paid in full."),
+    )
+
+
+class AttachDocumentsForm(forms.Form):
+    """Attach documents already in the patient's file, or file a scanned paper."""
+
+    kind = forms.ChoiceField(label=_("Type"), choices=ClaimDocument.Kind.choices)
+    documents = forms.ModelMultipleChoiceField(
+        label=_("Documents of the patient's file"),
+        queryset=Document.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    file = forms.FileField(
+        label=_("Or a new file"),
+        required=False,
+        help_text=_("It is filed in the patient's documents, encrypted."),
+    )
+
+    def __init__(self, *args: Any, claim: Claim, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["documents"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = Document.objects.filter(patient=claim.patient).exclude(
+            claim_attachments__claim=claim
+        )
+        field.label_from_instance = _document_choice
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("documents") and not cleaned.get("file"):
+            raise forms.ValidationError(
+                _("Choose documents or a file."), code="nothing_to_attach"
+            )
+        return cleaned
+
+
+def _document_choice(document: Document) -> str:
+    # The kind and dates only: titles and file names may say what the care was.
+    day = document.document_date or timezone.localdate(document.created_at)
+    return f"{document.get_kind_display()} · {day:%d/%m/%Y}"

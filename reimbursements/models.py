@@ -7,20 +7,28 @@ the same day.
 """
 
 import datetime as dt
+import secrets
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
+from conciergerie.accounts.roles import Role
+from conciergerie.fields import EncryptedTextField
 from conciergerie.models import TimeStampedModel
+from patients.models import REFERENCE_ALPHABET, Patient
 
 from .engine import (
     ActKind,
@@ -29,6 +37,7 @@ from .engine import (
     RateSituation,
     Sector,
     TariffGrid,
+    format_euros,
 )
 
 
@@ -333,6 +342,7 @@ class AdministrativeProcedure(FSMModelMixin, TimeStampedModel):
         PRIOR_APPROVAL = "prior_approval", _("Prior approval (entente préalable)")
         ALD = "ald", _("Long-term illness (ALD) paperwork")
         MUTUELLE_CHANGE = "mutuelle_change", _("Mutuelle membership change")
+        CLAIM_FOLLOW_UP = "claim_follow_up", _("Reimbursement claim follow-up")
         OTHER = "other", _("Other procedure")
 
     class Status(models.TextChoices):
@@ -361,6 +371,15 @@ class AdministrativeProcedure(FSMModelMixin, TimeStampedModel):
             "A reference recorded before procedures were linked to patient files, "
             "that matched no file."
         ),
+    )
+    claim = models.ForeignKey(
+        "Claim",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="procedures",
+        verbose_name=_("reimbursement claim"),
+        help_text=_("The reimbursement claim this task follows up, if any."),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -429,3 +448,611 @@ class AdministrativeProcedure(FSMModelMixin, TimeStampedModel):
     def cancel(self, *, at: dt.datetime, reason: str) -> None:
         self.cancelled_at = at
         self.cancel_reason = reason
+
+
+# --- Claims -------------------------------------------------------------------------
+
+
+class Payer(models.TextChoices):
+    AMO = "amo", _("Assurance Maladie")
+    AMC = "amc", _("Mutuelle")
+
+
+class SendingMethod(models.TextChoices):
+    EMAIL = "email", _("Email to the payer's claims service")
+    POST = "post", _("By post")
+    PORTAL = "portal", _("The payer's online portal")
+
+
+class InsurerQuerySet(models.QuerySet):
+    def active(self) -> "InsurerQuerySet":
+        return self.filter(is_active=True)
+
+    def named(self, name: str, *, kind: str) -> "InsurerQuerySet":
+        return self.active().filter(kind=kind, name__iexact=(name or "").strip())
+
+
+class Insurer(TimeStampedModel):
+    """A payer claims are sent to (a CPAM, a mutuelle) and how to reach it.
+
+    Claims copy its details when they are opened, so that a later change here
+    does not rewrite where a past claim was sent.
+    """
+
+    name = models.CharField(
+        _("name"),
+        max_length=150,
+        help_text=_("As patients' insurance records name it, e.g. MGEN."),
+    )
+    kind = models.CharField(_("pays the share of"), max_length=3, choices=Payer.choices)
+    claims_email = models.EmailField(
+        _("email of the claims service"),
+        blank=True,
+        help_text=_("Claims sent by email go there, from the service's address."),
+    )
+    postal_address = models.TextField(_("postal address for claims"), blank=True)
+    portal_url = models.URLField(_("online portal"), blank=True)
+    partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="insurers",
+        limit_choices_to={"groups__name": "partner"},
+        verbose_name=_("partner account"),
+        help_text=_(
+            "The insurer's API account: it reads the claims addressed to it and "
+            "answers them."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = InsurerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("insurer")
+        verbose_name_plural = _("insurers")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "kind",
+                name="insurer_unique_name_per_kind",
+                violation_error_code="insurer_exists",
+                violation_error_message=_("This insurer is already in the directory."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+CLAIM_REFERENCE_PREFIX = "R-"
+CLAIM_REFERENCE_LENGTH = 8
+
+
+def new_claim_reference() -> str:
+    body = "".join(
+        secrets.choice(REFERENCE_ALPHABET) for _i in range(CLAIM_REFERENCE_LENGTH)
+    )
+    return CLAIM_REFERENCE_PREFIX + body
+
+
+class ClaimQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ClaimQuerySet":
+        """Claims staff may read; a patient's and their dependants'; a payer's own.
+
+        An insurer's partner account sees the claims addressed to it once sent,
+        and nothing else.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff and user.has_perm("reimbursements.view_claim"):
+            return self
+        condition = Q(patient__in=Patient.objects.managed_by(user))
+        if user.has_role(Role.PARTNER):
+            condition |= Q(payer_partner=user) & ~Q(state=Claim.State.DRAFT)
+        return self.filter(condition)
+
+    def for_portal(self, user) -> "ClaimQuerySet":
+        """The claims of the files this user manages (their own, their children's)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(patient__in=Patient.objects.managed_by(user))
+
+    def awaiting_answer(self) -> "ClaimQuerySet":
+        return self.filter(state__in=Claim.AWAITING_STATES)
+
+    def open(self) -> "ClaimQuerySet":
+        return self.exclude(state=Claim.State.CLOSED)
+
+
+class Claim(FSMModelMixin, TimeStampedModel):
+    """A request for reimbursement of one act or invoice, to one payer.
+
+    The Assurance Maladie and the mutuelle each get their own claim for the same
+    visit. What is expected comes from the estimate engine (the shares recorded
+    with the act); what is received accumulates payment after payment, and a
+    shortfall beyond the tolerance is flagged for the concierge.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Being prepared")
+        SENT = "sent", _("Sent to the payer")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged by the payer")
+        PAID = "paid", _("Paid by the payer")
+        PARTIALLY_PAID = "partially_paid", _("Partly paid by the payer")
+        REJECTED = "rejected", _("Refused by the payer")
+        APPEALED = "appealed", _("Contested")
+        CLOSED = "closed", _("Claim closed")
+
+    #: States in which an answer (or money) is awaited from the payer.
+    AWAITING_STATES = (State.SENT, State.ACKNOWLEDGED, State.APPEALED)
+    #: States in which the payer may still pay.
+    PAYABLE_STATES = (
+        State.SENT,
+        State.ACKNOWLEDGED,
+        State.APPEALED,
+        State.PARTIALLY_PAID,
+    )
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, editable=False
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        models.PROTECT,
+        related_name="reimbursement_claims",
+        verbose_name=_("patient"),
+    )
+    payer = models.CharField(_("payer"), max_length=3, choices=Payer.choices)
+    insurer = models.ForeignKey(
+        Insurer,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="claims",
+        verbose_name=_("insurer"),
+    )
+    payer_name = models.CharField(_("payer's name"), max_length=150)
+    payer_contract_number = models.CharField(
+        _("contract number"), max_length=64, blank=True
+    )
+    payer_member_number = models.CharField(
+        _("member number"), max_length=64, blank=True
+    )
+    payer_email = models.EmailField(_("email of the claims service"), blank=True)
+    payer_partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="addressed_claims",
+        limit_choices_to={"groups__name": "partner"},
+        verbose_name=_("payer's partner account"),
+    )
+    payer_reference = models.CharField(
+        _("payer's file number"), max_length=64, blank=True
+    )
+    recorded_act = models.ForeignKey(
+        RecordedAct,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
+        verbose_name=_("recorded act"),
+    )
+    invoice = models.ForeignKey(
+        "billing.Invoice",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reimbursement_claims",
+        verbose_name=_("invoice"),
+    )
+    care_reference = models.CharField(
+        _("care reference"),
+        max_length=64,
+        blank=True,
+        help_text=_("The appointment or care request this claim is for."),
+    )
+    care_date = models.DateField(_("date of care"))
+    label = models.CharField(_("what is claimed"), max_length=200)
+    amount_charged = models.DecimalField(
+        _("amount paid by the patient (€)"), max_digits=10, decimal_places=2
+    )
+    amount_expected = models.DecimalField(
+        _("amount expected (€)"), max_digits=10, decimal_places=2
+    )
+    amount_received = models.DecimalField(
+        _("amount received (€)"), max_digits=10, decimal_places=2, default=0
+    )
+    discrepancy_flagged = models.BooleanField(
+        _("discrepancy"),
+        default=False,
+        help_text=_("Less was received than expected, beyond the tolerance."),
+    )
+    state = FSMField(
+        _("state"),
+        max_length=20,
+        choices=State.choices,
+        default=State.DRAFT,
+        protected=True,
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        related_name="owned_claims",
+        limit_choices_to={"is_staff": True},
+        verbose_name=_("concierge in charge"),
+    )
+    sent_via = models.CharField(
+        _("sent by"), max_length=10, choices=SendingMethod.choices, blank=True
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    awaiting_since = models.DateTimeField(
+        _("awaiting an answer since"), null=True, blank=True
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    last_paid_at = models.DateTimeField(_("last payment at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid in full at"), null=True, blank=True)
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason given by the payer"), blank=True)
+    appealed_at = models.DateTimeField(_("appealed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    notes = EncryptedTextField(_("internal notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("reimbursement claim")
+        verbose_name_plural = _("reimbursement claims")
+        indexes = [
+            models.Index(
+                fields=["state", "awaiting_since"], name="claim_state_waiting"
+            ),
+            models.Index(fields=["payer_partner", "state"], name="claim_partner_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recorded_act__isnull=False) | Q(invoice__isnull=False),
+                name="claim_for_an_act_or_an_invoice",
+                violation_error_code="subject_required",
+                violation_error_message=_("A claim is for an act or an invoice."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_charged__gte=0)
+                & Q(amount_expected__gte=0)
+                & Q(amount_received__gte=0),
+                name="claim_amounts_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["recorded_act", "payer"],
+                condition=Q(recorded_act__isnull=False),
+                name="claim_once_per_act_and_payer",
+                violation_error_code="claim_exists",
+                violation_error_message=_(
+                    "This act already has a claim to this payer."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "payer"],
+                condition=Q(invoice__isnull=False),
+                name="claim_once_per_invoice_and_payer",
+                violation_error_code="claim_exists",
+                violation_error_message=_(
+                    "This invoice already has a claim to this payer."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} · {self.payer_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.reference:
+            super().save(*args, **kwargs)
+            return
+        # The reference is random: on the rare collision, draw again; the unique
+        # index decides between two concurrent claims.
+        for attempt in range(10):
+            self.reference = new_claim_reference()
+            try:
+                with transaction.atomic():
+                    super().save(*args, **kwargs)
+            except IntegrityError as error:
+                if "reference" not in str(error) or attempt == 9:
+                    self.reference = ""
+                    raise
+                kwargs.pop("force_insert", None)
+                self._state.adding = True
+            else:
+                return
+
+    def get_absolute_url(self) -> str:
+        return reverse("reimbursements:claim", kwargs={"public_id": self.public_id})
+
+    @property
+    def amount_outstanding(self) -> Decimal:
+        """What is still expected from the payer (nothing once closed or rejected)."""
+        if self.state in (self.State.CLOSED, self.State.REJECTED, self.State.DRAFT):
+            return Decimal("0.00")
+        return max(self.amount_expected - self.amount_received, Decimal("0.00"))
+
+    @property
+    def shortfall(self) -> Decimal:
+        return max(self.amount_expected - self.amount_received, Decimal("0.00"))
+
+    @property
+    def payer_label(self) -> str:
+        return self.payer_name or str(self.get_payer_display())
+
+    def days_waiting(self, now: dt.datetime) -> int | None:
+        if self.awaiting_since is None:
+            return None
+        return (now - self.awaiting_since).days
+
+    def can_appeal(self) -> bool:
+        return self.state == self.State.REJECTED or self.discrepancy_flagged
+
+    def _count_payment(self, amount: Decimal, *, at: dt.datetime, tolerance) -> None:
+        self.amount_received += amount
+        self.last_paid_at = at
+        self.awaiting_since = None
+        self.discrepancy_flagged = (
+            self.amount_received < self.amount_expected - tolerance
+        )
+
+    @transition(field=state, source=State.DRAFT, target=State.SENT)
+    def send(self, *, via: str, at: dt.datetime) -> None:
+        self.sent_via = via
+        self.sent_at = at
+        self.awaiting_since = at
+
+    @transition(
+        field=state,
+        source=[State.SENT, State.APPEALED],
+        target=State.ACKNOWLEDGED,
+    )
+    def acknowledge(self, *, at: dt.datetime, payer_reference: str = "") -> None:
+        self.acknowledged_at = at
+        self.awaiting_since = at
+        if payer_reference:
+            self.payer_reference = payer_reference
+
+    @transition(field=state, source=list(PAYABLE_STATES), target=State.PAID)
+    def settle(self, *, amount: Decimal, at: dt.datetime, tolerance) -> None:
+        """The payer paid the whole claim, or said this payment settles it."""
+        self._count_payment(amount, at=at, tolerance=tolerance)
+        self.paid_at = at
+
+    @transition(field=state, source=list(PAYABLE_STATES), target=State.PARTIALLY_PAID)
+    def pay_in_part(self, *, amount: Decimal, at: dt.datetime, tolerance) -> None:
+        """Part of the expected amount arrived; more may follow."""
+        self._count_payment(amount, at=at, tolerance=tolerance)
+
+    @transition(
+        field=state,
+        source=[State.SENT, State.ACKNOWLEDGED, State.APPEALED],
+        target=State.REJECTED,
+    )
+    def reject(self, *, at: dt.datetime, reason: str) -> None:
+        self.rejected_at = at
+        self.rejection_reason = reason
+        self.awaiting_since = None
+
+    @transition(
+        field=state,
+        source=[State.REJECTED, State.PARTIALLY_PAID, State.PAID],
+        target=State.APPEALED,
+        conditions=[can_appeal],
+    )
+    def appeal(self, *, at: dt.datetime) -> None:
+        """Contest a rejection or a payment short of what is due."""
+        self.appealed_at = at
+        self.awaiting_since = at
+
+    @transition(
+        field=state,
+        source=[
+            State.DRAFT,
+            State.SENT,
+            State.ACKNOWLEDGED,
+            State.PAID,
+            State.PARTIALLY_PAID,
+            State.REJECTED,
+            State.APPEALED,
+        ],
+        target=State.CLOSED,
+    )
+    def close(self, *, at: dt.datetime) -> None:
+        self.closed_at = at
+        self.awaiting_since = None
+
+
+class ClaimEvent(TimeStampedModel):
+    """One step in a claim's life: who did what, when, from which state to which.
+
+    Public events make the timeline the patient reads in the portal.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Prepared")
+        DOCUMENT_ADDED = "document_added", _("Document attached")
+        SENT = "sent", _("Sent")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        PAYMENT = "payment", _("Payment received")
+        REJECTED = "rejected", _("Rejected")
+        APPEALED = "appealed", _("Appealed")
+        CHASED = "chased", _("Chased")
+        PROOF_ADDED = "proof_added", _("Proof of payment added")
+        DOCUMENTS_OPENED = "documents_opened", _("Documents opened by the payer")
+        CLOSED = "closed", _("Closed")
+
+    claim = models.ForeignKey(
+        Claim,
+        models.CASCADE,
+        related_name="events",
+        verbose_name=_("reimbursement claim"),
+    )
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    from_state = models.CharField(
+        _("from"), max_length=20, choices=Claim.State.choices, blank=True
+    )
+    to_state = models.CharField(
+        _("to"), max_length=20, choices=Claim.State.choices, blank=True
+    )
+    amount = models.DecimalField(
+        _("amount (€)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    comment = EncryptedTextField(_("comment"), blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    by_label = models.CharField(_("by"), max_length=200, blank=True)
+    public = models.BooleanField(
+        _("shown to the patient"),
+        default=True,
+        help_text=_("Part of the timeline the patient reads in the portal."),
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("claim event")
+        verbose_name_plural = _("claim events")
+
+    def __str__(self) -> str:
+        return f"{self.claim.reference} {self.get_kind_display()}"
+
+    def public_text(self) -> str:
+        """The step in plain words, as the patient reads it."""
+        payer = self.claim.payer_label
+        method = self.claim.get_sent_via_display() if self.claim.sent_via else ""
+        amount = format_euros(self.amount) if self.amount is not None else ""
+        texts = {
+            self.Kind.CREATED: gettext("We prepared the claim to %(payer)s."),
+            self.Kind.DOCUMENT_ADDED: gettext("We attached a document: %(comment)s."),
+            self.Kind.SENT: gettext("We sent the claim to %(payer)s (%(method)s)."),
+            self.Kind.ACKNOWLEDGED: gettext("%(payer)s acknowledged the claim."),
+            self.Kind.PAYMENT: gettext("%(payer)s paid %(amount)s."),
+            self.Kind.REJECTED: gettext("%(payer)s rejected the claim: %(comment)s"),
+            self.Kind.APPEALED: gettext("We contested the decision of %(payer)s."),
+            self.Kind.CHASED: gettext("We chased %(payer)s for an answer."),
+            self.Kind.PROOF_ADDED: gettext("A proof of payment was added."),
+            self.Kind.DOCUMENTS_OPENED: gettext("%(payer)s opened the documents."),
+            self.Kind.CLOSED: gettext("The claim is closed."),
+        }
+        return texts[self.Kind(self.kind)] % {
+            "payer": payer,
+            "method": str(method).lower(),
+            "amount": amount,
+            "comment": self.comment,
+        }
+
+
+class ClaimDocument(TimeStampedModel):
+    """A document of the patient's file attached to a claim (it stays in the file)."""
+
+    class Kind(models.TextChoices):
+        CARE_SHEET = "care_sheet", _("Care sheet (feuille de soins)")
+        INVOICE = "invoice", _("Invoice")
+        PRESCRIPTION = "prescription", _("Prescription")
+        PROOF_OF_PAYMENT = "proof_of_payment", _("Proof of payment")
+        PAYER_STATEMENT = "payer_statement", _("Payer's statement (décompte)")
+        OTHER = "other", _("Other document")
+
+    claim = models.ForeignKey(
+        Claim,
+        models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("reimbursement claim"),
+    )
+    # The patients app deletes documents filed by mistake and purges them at
+    # the end of the retention period: the attachment then says what it was.
+    document = models.ForeignKey(
+        "patients.Document",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="claim_attachments",
+        verbose_name=_("document"),
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    attached_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("attached by"),
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("attached document")
+        verbose_name_plural = _("attached documents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "document"],
+                name="claim_document_once",
+                violation_error_code="already_attached",
+                violation_error_message=_("This document is already attached."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim.reference} · {self.get_kind_display()}"
+
+
+class ClaimChase(TimeStampedModel):
+    """One reminder sent to a payer that did not answer, once per stage and wait.
+
+    The unique (claim, wait, stage) row is what makes chasing safe to run twice.
+    """
+
+    claim = models.ForeignKey(
+        Claim,
+        models.CASCADE,
+        related_name="chases",
+        verbose_name=_("reimbursement claim"),
+    )
+    waiting_since = models.DateTimeField(_("awaiting an answer since"))
+    stage = models.PositiveSmallIntegerField(_("stage"))
+    emailed_to = models.EmailField(_("emailed to"), blank=True)
+    procedure = models.ForeignKey(
+        AdministrativeProcedure,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("task for the concierge"),
+    )
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("chase")
+        verbose_name_plural = _("chases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "waiting_since", "stage"],
+                name="claim_chase_once_per_stage",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim.reference} #{self.stage}"

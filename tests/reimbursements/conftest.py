@@ -13,3 +13,16 @@ def reference_tariffs(db):
     session may have flushed the rows the migration created.
     """
     return load_reference_data()
+
+
+@pytest.fixture
+def billing_catalogue(db):
+    """The billing catalogue and VAT rates (a data migration a flush may empty)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from billing.models import VatRate
+
+    if not VatRate.objects.exists():
+        import_module("billing.migrations.0004_seed_catalogue").seed(apps, None)
