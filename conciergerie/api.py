@@ -76,6 +76,19 @@ class CreatedCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def decode_cursor(self, request):
+        """A cursor the API did not make is bad input (400), not a missing page."""
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound as error:
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        exceptions.ErrorDetail(str(error.detail), code="invalid_cursor")
+                    ]
+                }
+            ) from error
+
 
 def _field_errors(detail: Any) -> Any:
     if isinstance(detail, dict):
