@@ -57,7 +57,7 @@ class PatientOutputSerializer(serializers.Serializer):
     first_names = serializers.CharField()
     birth_date = serializers.DateField()
     sex = serializers.ChoiceField(choices=Patient.Sex.choices)
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="Email address; empty when unknown.")
     mobile_phone = serializers.SerializerMethodField(
         help_text="E.164, e.g. +33612345678."
     )
@@ -78,6 +78,12 @@ class PatientOutputSerializer(serializers.Serializer):
     def get_referred_by_you(self, patient: Patient) -> bool:
         request = self.context.get("request")
         return bool(request and patient.referred_by_id == request.user.pk)
+
+
+class PatientPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PatientOutputSerializer(many=True)
 
 
 class DuplicateErrorSerializer(ErrorSerializer):
@@ -167,7 +173,7 @@ class PatientCollectionApi(APIView):
             "The patients you referred or who shared their file with you, newest "
             "first, by cursor pages. Scope patients:read."
         ),
-        responses={200: PatientOutputSerializer(many=True), 403: ErrorSerializer},
+        responses={200: PatientPageSerializer, 403: ErrorSerializer},
     )
     def get(self, request):
         patients = (
