@@ -4,7 +4,7 @@ A list request costs one query for the page (specialties and places folded in)
 plus one to locate the place asked for, whatever the page size.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -225,7 +225,7 @@ class PractitionerSerializer(serializers.Serializer):
             {"average": practitioner.rating_average, "count": practitioner.rating_count}
         ).data
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_distance_km(self, practitioner: Practitioner) -> float | None:
         distance = getattr(practitioner, "distance_km", None)
         return round(distance, 2) if distance is not None else None
@@ -637,8 +637,8 @@ class PractitionerSlotsApi(APIView):
                 "Two slots",
                 value={
                     "practitioner": "3f1c7a52-7d1e-4a4b-9a59-0c6f1f2a8b11",
-                    "start": "2026-03-02T00:00:00+01:00",
-                    "end": "2026-03-03T00:00:00+01:00",
+                    "start": "2026-03-01T23:00:00Z",
+                    "end": "2026-03-02T23:00:00Z",
                     "slots": [
                         {
                             "starts_at": "2026-03-02T08:00:00Z",
@@ -694,11 +694,17 @@ class PractitionerSlotsApi(APIView):
         return Response(
             {
                 "practitioner": str(schedule.public_id),
-                "start": start.isoformat(),
-                "end": end.isoformat(),
+                # In UTC like the slots: a far past date in Paris time has a
+                # local mean time offset with seconds, which RFC 3339 refuses.
+                "start": _utc(start),
+                "end": _utc(end),
                 "slots": [_slot_data(slot, schedule) for slot in slots],
             }
         )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _slot_data(slot: Slot, schedule) -> dict[str, Any]:
