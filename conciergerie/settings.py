@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "conciergerie.accounts.middleware.SessionTimeoutMiddleware",
     # After authentication: an Idempotency-Key belongs to the caller.
     "conciergerie.partners.idempotency.IdempotencyMiddleware",
+    # JSON (not HTML) 404s for API addresses that match no route.
+    "conciergerie.partners.middleware.ApiErrorShapeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

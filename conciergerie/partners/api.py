@@ -116,6 +116,12 @@ class DeliverySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class DeliveryPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DeliverySerializer(many=True)
+
+
 DELIVERY_EXAMPLE = {
     "id": "0b8a7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
     "event_id": "2c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f",
@@ -390,7 +396,7 @@ class WebhookDeliveryListApi(APIView):
             "Each event sent to this subscription, its attempts and outcome, by "
             "cursor pages. Scope webhooks."
         ),
-        responses={200: DeliverySerializer(many=True), 404: ErrorSerializer},
+        responses={200: DeliveryPageSerializer, 404: ErrorSerializer},
         examples=[
             OpenApiExample(
                 "A page",

@@ -84,6 +84,18 @@ def add_kernel_behaviour(result, generator, request, public):
             secured = operation.get("security") != [] and any(
                 "oauth2" in requirement for requirement in operation.get("security", [])
             )
+            parameters = operation.get("parameters", [])
+            if parameters or "requestBody" in operation:
+                responses.setdefault(
+                    "400", _error_response("Invalid input.", "invalid", None)
+                )
+            if any(parameter.get("in") == "path" for parameter in parameters):
+                responses.setdefault(
+                    "404",
+                    _error_response(
+                        "No such object, or not one you may see.", "not_found", None
+                    ),
+                )
             for status, (description, code, headers) in KERNEL_RESPONSES.items():
                 if status == "429" or secured:
                     responses.setdefault(
