@@ -76,6 +76,8 @@ def partner_data(make_partner, billing_catalogue):
         organisations=[organisation],
         payload={"id": str(invoice.public_id)},
     )
+    claim = _claim_addressed_to(user, patient)
+    care_request = _care_request_referred_by(user, patient)
     practitioner = PractitionerFactory(verified=True, specialties=["cardiology"])
     place = PracticePlaceFactory(practitioner=practitioner)
     OpeningHoursFactory(
@@ -95,4 +97,31 @@ def partner_data(make_partner, billing_catalogue):
         "subscription": subscription,
         "delivery": event.deliveries.get(),
         "practitioner": practitioner,
+        "claim": claim,
+        "care_request": care_request,
     }
+
+
+def _claim_addressed_to(user, patient):
+    """A claim sent to the insurer whose partner account is `user`."""
+    from conciergerie.accounts.roles import Role
+    from tests.factories import UserFactory
+    from tests.reimbursements.factories import InsurerFactory, sent_claim
+
+    InsurerFactory(partner=user)
+    claim = sent_claim(by=UserFactory(role=Role.CARE_COORDINATOR), patient=patient)
+    assert claim.payer_partner_id == user.pk
+    return claim
+
+
+def _care_request_referred_by(user, patient):
+    """A care request the partner referred (once care requests exist)."""
+    from django.apps import apps
+
+    try:
+        apps.get_model("patients", "CareRequest")
+    except LookupError:
+        return None
+    from tests.patients.factories import CareRequestFactory
+
+    return CareRequestFactory(patient=patient, requested_by=user)
