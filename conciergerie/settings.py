@@ -552,7 +552,40 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "specialists.tasks.refresh_availability",
         "schedule": timedelta(minutes=15),
     },
+    "patients-alert-sla-breaches": {
+        "task": "patients.tasks.alert_sla_breaches",
+        "schedule": timedelta(minutes=5),
+    },
+    "patients-announce-pending-care-request-events": {
+        "task": "patients.tasks.announce_pending_care_request_events",
+        "schedule": timedelta(minutes=2),
+    },
 }
+
+# --- Care requests (patients.CareRequest; see docs/care-requests.md) -------------
+# Departments the service covers (postal-code departments: 75, 2A, 971…); a request
+# outside them is flagged at qualification. Empty: everywhere.
+SERVICE_AREA_DEPARTMENTS = env.list("SERVICE_AREA_DEPARTMENTS", default=[])
+# Service-level targets in minutes from the moment a request arrives, per clock and
+# urgency: first answer to the patient, qualification by a medical adviser, and a
+# booked appointment. A missed target is alerted once (beat, every 5 minutes).
+CARE_REQUEST_SLA_MINUTES = {
+    "first_response": {"emergency": 15, "urgent": 120, "soon": 480, "routine": 1440},
+    "qualification": {"emergency": 60, "urgent": 240, "soon": 1440, "routine": 2880},
+    "appointment": {
+        "emergency": 1440,
+        "urgent": 2880,
+        "soon": 14 * 1440,
+        "routine": 30 * 1440,
+    },
+}
+# The call back after an emergency is due this many hours after it was raised.
+CARE_REQUEST_POST_EMERGENCY_FOLLOW_UP_HOURS = env.int(
+    "CARE_REQUEST_POST_EMERGENCY_FOLLOW_UP_HOURS", default=24
+)
+# An event whose side effects have not run after this long lost its task: the
+# beat sweep runs them.
+CARE_REQUEST_ANNOUNCE_GRACE_SECONDS = 120
 
 # --- Specialist directory -------------------------------------------------------
 # Busy intervals (appointments and holds) taken out of opening hours: a function
@@ -572,7 +605,9 @@ SPECIALISTS_MATCH_WEIGHTS = {
 }
 # Called as f(shortlist=, by=) in the transaction that proposes a shortlist: the
 # care-request app moves the request to "proposed" there. Empty: nothing is called.
-SPECIALISTS_SHORTLIST_PUBLISHED = ""
+SPECIALISTS_SHORTLIST_PUBLISHED = (
+    "patients.services.care_requests.on_shortlist_published"
+)
 # URL name (taking `public_id`) of the booking page a portal slot links to.
 SPECIALISTS_SLOT_BOOKING_URL = ""
 

@@ -40,6 +40,8 @@ class AuditObject(models.TextChoices):
     SHARING = "sharing", _("sharing with a practitioner")
     GUARDIANSHIP = "guardianship", _("guardians")
     ERASURE = "erasure", _("erasure request")
+    CARE_REQUEST = "care_request", _("care request")
+    CARE_PLAN = "care_plan", _("care plan")
 
 
 def audit(

@@ -1093,3 +1093,7 @@ class ErasureRequestAdmin(admin.ModelAdmin):
         self.message_user(
             request, gettext("%(count)d files pseudonymised.") % {"count": done}
         )
+
+
+# The back-office of care requests lives in its own module.
+from . import care_admin  # noqa: E402, F401

@@ -79,3 +79,21 @@ def send_erasure_outcome(erasure_id: str, email: str, language: str = "fr") -> N
             None,
             [email],
         )
+
+
+@shared_task(acks_late=True)
+def announce_care_request_event(event_id: int) -> None:
+    """Side effects of one care request event (emails, webhooks, on-duty alert)."""
+    services.care_requests.announce_event(event_id=event_id)
+
+
+@shared_task(acks_late=True)
+def announce_pending_care_request_events() -> int:
+    """Every 2 minutes: events whose task was lost get their side effects."""
+    return services.care_requests.announce_pending_events()
+
+
+@shared_task(acks_late=True)
+def alert_sla_breaches() -> int:
+    """Every 5 minutes: alert once per missed care request deadline."""
+    return services.care_team.detect_sla_breaches()

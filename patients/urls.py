@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views
+from . import care_views, views
 
 
 class ReferenceConverter:
@@ -19,6 +19,15 @@ class ReferenceConverter:
 
 register_converter(ReferenceConverter, "patient_ref")
 
+
+class CareRequestReferenceConverter(ReferenceConverter):
+    """A care request reference, D- and six characters, in any case."""
+
+    regex = "[Dd]-[2-9A-Za-z]{6}"
+
+
+register_converter(CareRequestReferenceConverter, "request_ref")
+
 app_name = "patients"
 
 urlpatterns = [
@@ -26,6 +35,20 @@ urlpatterns = [
     path("new/", views.register, name="register"),
     path("dependants/new/", views.add_dependant, name="add-dependant"),
     path("shared-with-me/", views.shared_with_me, name="shared"),
+    path("requests/", care_views.index, name="care-requests"),
+    path("requests/new/", care_views.new, name="care-request-new"),
+    path("requests/<request_ref:reference>/", care_views.detail, name="care-request"),
+    path(
+        "requests/<request_ref:reference>/messages/",
+        care_views.message,
+        name="care-request-message",
+    ),
+    path(
+        "requests/<request_ref:reference>/cancel/",
+        care_views.cancel,
+        name="care-request-cancel",
+    ),
+    path("<patient_ref:reference>/care-plan/", care_views.care_plan, name="care-plan"),
     path("<patient_ref:reference>/", views.detail, name="detail"),
     path("<patient_ref:reference>/identity/", views.identity_edit, name="identity"),
     path("<patient_ref:reference>/insurance/", views.insurance_edit, name="insurance"),

@@ -2,9 +2,12 @@
 
 Split by subject: registration (identity, duplicates, merge), consents, medical
 (profile, insurance, documents, summary, break-the-glass), gdpr (export, erasure,
-retention) and keys (re-encryption).
+retention), keys (re-encryption), care_requests (intake, triage, the state machine,
+hooks for other apps) and care_team (assignment, messages, notes, interactions,
+tasks, care plans, workload, missed deadlines).
 """
 
+from . import care_requests, care_team
 from .consents import (
     find_recipient,
     give_health_data_consent,
@@ -57,6 +60,8 @@ __all__ = [
     "add_dependant",
     "assign_staff",
     "break_the_glass",
+    "care_requests",
+    "care_team",
     "build_export",
     "carry_out_erasure",
     "delete_document",

@@ -10,8 +10,12 @@ from django.utils import timezone
 from conciergerie.accounts.roles import Role
 from patients import files
 from patients.models import (
+    EMERGENCY_PROTOCOL,
+    CareRequest,
+    CareTask,
     Channel,
     Document,
+    EmergencyChecklistItem,
     ErasureRequest,
     Guardianship,
     HealthDataConsent,
@@ -168,3 +172,55 @@ class ErasureRequestFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory, consented=True)
     requested_by = factory.LazyAttribute(lambda o: o.patient.user)
     message = "Je ne souhaite plus utiliser le service."
+
+
+# --- Care requests ------------------------------------------------------------------
+class CareRequestFactory(factory.django.DjangoModelFactory):
+    """`CareRequestFactory(patient=…, state="matching")`: a request in any state."""
+
+    class Meta:
+        model = CareRequest
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory, consented=True)
+    requested_by = factory.LazyAttribute(lambda o: o.patient.user)
+    kind = CareRequest.Kind.SPECIALIST
+    channel = CareRequest.IntakeChannel.PORTAL
+    need = "Des plaques rouges qui grattent sur les bras depuis un mois."
+    suggested_specialty = "dermatology"
+    specialty = "dermatology"
+    urgency = "routine"
+    place_postal_code = "75013"
+    place_commune = "Paris"
+    state = CareRequest.State.RECEIVED
+
+    @factory.post_generation
+    def protocol(obj, create, extracted, **kwargs):
+        """`protocol="open"`: the emergency checklist; `"done"`: every step ticked."""
+        if not create or not extracted:
+            return
+        done = extracted == "done"
+        for position, (code, _label, _required) in enumerate(EMERGENCY_PROTOCOL):
+            EmergencyChecklistItem.objects.create(
+                care_request=obj,
+                code=code,
+                position=position,
+                checked_at=timezone.now() if done else None,
+            )
+
+
+class EmergencyChecklistItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmergencyChecklistItem
+
+    care_request = factory.SubFactory(CareRequestFactory, state="emergency")
+    code = "call_patient"
+
+
+class CareTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CareTask
+
+    care_request = factory.SubFactory(CareRequestFactory)
+    kind = CareTask.Kind.TRANSPORT
+    title = "Taxi aller-retour"
