@@ -37,6 +37,31 @@ REFERRAL_EXAMPLE = {
 }
 
 
+PATIENT_EXAMPLE = {
+    "reference": "P-7K3Q9X",
+    "last_name": "Girard",
+    "birth_last_name": "",
+    "first_names": "Inès Marie",
+    "birth_date": "1995-10-04",
+    "sex": "female",
+    "email": "ines.girard@example.fr",
+    "mobile_phone": "+33612345678",
+    "address": {
+        "line": "12 rue des Lilas",
+        "complement": "",
+        "postal_code": "69003",
+        "city": "Lyon",
+        "country": "FR",
+    },
+    "preferred_language": "fr",
+    "reminder_channel": "both",
+    "quiet_hours": {"start": None, "end": None},
+    "has_health_data_consent": True,
+    "referred_by_you": True,
+    "created_at": "2026-03-02T09:12:44Z",
+}
+
+
 class AddressSerializer(serializers.Serializer):
     line = serializers.CharField(source="address_line")
     complement = serializers.CharField(source="address_complement")
@@ -174,6 +199,13 @@ class PatientCollectionApi(APIView):
             "first, by cursor pages. Scope patients:read."
         ),
         responses={200: PatientPageSerializer, 403: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "One patient",
+                value={"next": None, "previous": None, "results": [PATIENT_EXAMPLE]},
+                response_only=True,
+            )
+        ],
     )
     def get(self, request):
         patients = (
@@ -252,7 +284,15 @@ class PatientDetailApi(APIView):
     @extend_schema(
         operation_id="patients_retrieve",
         summary="Read a patient",
+        description=(
+            "Identity and contact details of a patient you referred or who shared "
+            "their file with you; any other reference answers 404. The read is in the "
+            "patient's access log. Scope patients:read."
+        ),
         responses={200: PatientOutputSerializer, 404: ErrorSerializer},
+        examples=[
+            OpenApiExample("A patient", value=PATIENT_EXAMPLE, response_only=True)
+        ],
     )
     def get(self, request, reference: str):
         patient = _patient_or_404(request, reference)
@@ -307,6 +347,24 @@ class PatientDocumentUploadApi(APIView):
             400: OpenApiResponse(ErrorSerializer, description="Refused file or input"),
             404: ErrorSerializer,
         },
+        examples=[
+            OpenApiExample(
+                "Laboratory results",
+                value={
+                    "id": "5d0f3c2a-8b1e-4f6a-9c7d-2e4b6a8c0d1f",
+                    "kind": "results",
+                    "title": "NFS du 3 mars",
+                    "document_date": "2026-03-03",
+                    "content_type": "application/pdf",
+                    "size": 48213,
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015"
+                    "a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "created_at": "2026-03-03T16:40:12Z",
+                },
+                response_only=True,
+                status_codes=["201"],
+            )
+        ],
     )
     def post(self, request, reference: str):
         patient = _patient_or_404(request, reference)
