@@ -9,7 +9,7 @@ import json
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
@@ -134,6 +134,55 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
         )
 
 
+INVOICE_EXAMPLE = {
+    "id": "1e6a3f0b-9c2d-4b7e-8a5f-3d1c0b9e8f7a",
+    "number": "FA-2026-000123",
+    "state": "issued",
+    "issue_date": "2026-03-02",
+    "service_date": "2026-02-27",
+    "due_date": "2026-04-01",
+    "reference": "Contrat entreprise 2026",
+    "patient_reference": "P-7K3Q9X",
+    "currency": "EUR",
+    "buyer": {
+        "kind": "company",
+        "name": "Mutuelle Horizon",
+        "address": "8 avenue de l'Europe",
+        "postal_code": "67000",
+        "city": "Strasbourg",
+        "country": "FR",
+        "siren": "552100554",
+        "vat_number": "FR40552100554",
+    },
+    "lines": [
+        {
+            "description": "Accompagnement conciergerie médicale",
+            "service_date": "2026-02-27",
+            "quantity": "1.00",
+            "unit": "C62",
+            "unit_price_excl_vat": "80.00",
+            "vat_category": "standard",
+            "vat_rate": "20.00",
+            "net_amount": "80.00",
+            "vat_amount": "16.00",
+        }
+    ],
+    "total_excl_vat": "80.00",
+    "total_vat": "16.00",
+    "total_disbursements": "0.00",
+    "total": "96.00",
+    "amount_paid": "0.00",
+    "amount_credited": "0.00",
+    "balance": "96.00",
+    "credit_notes": [],
+    "pdf_url": "https://conciergerie.example.fr/api/v1/invoices/"
+    "1e6a3f0b-9c2d-4b7e-8a5f-3d1c0b9e8f7a/pdf/",
+    "xml_url": "https://conciergerie.example.fr/api/v1/invoices/"
+    "1e6a3f0b-9c2d-4b7e-8a5f-3d1c0b9e8f7a/xml/",
+    "created_at": "2026-03-02T08:15:04Z",
+}
+
+
 def partner_invoices(request):
     return (
         Invoice.objects.visible_to(request.user)
@@ -152,6 +201,17 @@ class InvoiceListApi(generics.ListAPIView):
     @extend_schema(
         operation_id="invoices_list",
         summary="List my invoices",
+        description=(
+            "The issued invoices addressed to your organisation, newest first, by "
+            "cursor pages; filter by state and issue date. Scope invoices:read."
+        ),
+        examples=[
+            OpenApiExample(
+                "One invoice",
+                value={"next": None, "previous": None, "results": [INVOICE_EXAMPLE]},
+                response_only=True,
+            )
+        ],
         parameters=[
             OpenApiParameter(
                 "state", str, enum=[s for s in Invoice.State.values if s != "draft"]
@@ -202,6 +262,15 @@ class InvoiceDetailApi(generics.RetrieveAPIView):
     @extend_schema(
         operation_id="invoices_retrieve",
         summary="Read an invoice",
+        description=(
+            "One invoice addressed to your organisation, with its lines, payments "
+            "and credit notes; any other id answers 404. Scope invoices:read."
+        ),
+        examples=[
+            OpenApiExample(
+                "An issued invoice", value=INVOICE_EXAMPLE, response_only=True
+            )
+        ],
         responses={
             200: InvoiceOutputSerializer,
             401: ErrorSerializer,
