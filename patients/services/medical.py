@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conciergerie.audit.models import AccessLog
+from conciergerie.partners.services import publish_event
 
 from .. import files
 from ..access import AuditObject, MedicalAccess, audit, is_medical_staff, medical_access
@@ -176,6 +177,15 @@ def upload_document(
                 what=AuditObject.DOCUMENT,
                 object_id=document.pk,
                 request=request,
+            )
+            publish_event(  # partners that may see it are told, after commit
+                event_type="document.added",
+                about=document,
+                payload={
+                    "id": str(document.pk),
+                    "patient": patient.reference,
+                    "kind": document.kind,
+                },
             )
     except BaseException:
         files.delete_stored(storage_name)
