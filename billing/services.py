@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from conciergerie.partners.services import publish_event
+
 from . import emails, tasks
 from .models import (
     CreditNote,
@@ -448,6 +450,17 @@ def issue_invoice(*, invoice: Invoice, by=None, on: date | None = None) -> Invoi
     invoice.save()
     if invoice.buyer_email:
         tasks.send_invoice_email.delay_on_commit(invoice.pk)
+    publish_event(  # the partner it is addressed to is told, after commit
+        event_type="invoice.issued",
+        about=invoice,
+        payload={
+            "id": str(invoice.public_id),
+            "number": invoice.number,
+            "issue_date": invoice.issue_date,
+            "due_date": invoice.due_date,
+            "total": invoice.total,
+        },
+    )
     return invoice
 
 
