@@ -616,6 +616,9 @@ class ClaimAdmin(admin.ModelAdmin):
             return [(None, {"fields": ClaimAddForm.Meta.fields})]
         return self.fieldsets
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []

@@ -76,11 +76,13 @@ def covered(patient, **overrides):
 
     return InsuranceCoverageFactory(
         patient=patient,
-        mutuelle_name="Harmonie Mutuelle",
-        mutuelle_contract_number="HM-2026-0042",
-        mutuelle_member_number="00731",
-        fund_name="CPAM de Paris",
-        **overrides,
+        **{
+            "mutuelle_name": "Harmonie Mutuelle",
+            "mutuelle_contract_number": "HM-2026-0042",
+            "mutuelle_member_number": "00731",
+            "fund_name": "CPAM de Paris",
+            **overrides,
+        },
     )
 
 
