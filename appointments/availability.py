@@ -23,12 +23,16 @@ ALTERNATIVES_DAYS = 14
 
 
 def busy_intervals(
-    practitioner_ids: Sequence[int], start: datetime, end: datetime
+    practitioner_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime | None = None,
 ) -> dict[int, list[Interval]]:
     """Appointments and live holds overlapping [start, end), per practitioner: one
     query, served by the partial index on active appointments."""
     rows = (
-        Appointment.objects.live()
+        Appointment.objects.live(now=now)
         .filter(
             practitioner_id__in=list(practitioner_ids),
             starts_at__lt=end,
@@ -68,7 +72,10 @@ def compute(
     else:
         # Widened by a day: a buffer around a booking just outside counts.
         busy = busy_intervals(
-            [practitioner_id], start - timedelta(days=1), end + timedelta(days=1)
+            [practitioner_id],
+            start - timedelta(days=1),
+            end + timedelta(days=1),
+            now=now,
         ).get(practitioner_id, [])
     return directory.compute_slots(
         schedule, start=start, end=end, kind=kind, now=now, busy=busy

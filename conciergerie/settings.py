@@ -560,6 +560,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "patients.tasks.announce_pending_care_request_events",
         "schedule": timedelta(minutes=2),
     },
+    "appointments-expire-holds": {
+        "task": "appointments.tasks.expire_stale_holds",
+        "schedule": timedelta(minutes=1),
+    },
+    "appointments-close-waitlists": {
+        "task": "appointments.tasks.close_stale_waitlist",
+        "schedule": crontab(minute=50, hour=3),
+    },
+    "appointments-chase-missing-reports": {
+        "task": "appointments.tasks.chase_missing_reports",
+        "schedule": crontab(minute=15, hour=9),
+    },
 }
 
 # --- Care requests (patients.CareRequest; see docs/care-requests.md) -------------
@@ -591,7 +603,7 @@ CARE_REQUEST_ANNOUNCE_GRACE_SECONDS = 120
 # Busy intervals (appointments and holds) taken out of opening hours: a function
 # called with (practitioner ids, start, end) that answers, in one query,
 # {practitioner id: [(start, end), ...]}. The appointments app points it at its own.
-SPECIALISTS_BUSY_INTERVALS = "specialists.availability.no_bookings"
+SPECIALISTS_BUSY_INTERVALS = "appointments.availability.busy_intervals"
 # Weights of the matching score's criteria (see specialists.matching).
 SPECIALISTS_MATCH_WEIGHTS = {
     "specialty": 4.0,
@@ -609,7 +621,57 @@ SPECIALISTS_SHORTLIST_PUBLISHED = (
     "patients.services.care_requests.on_shortlist_published"
 )
 # URL name (taking `public_id`) of the booking page a portal slot links to.
-SPECIALISTS_SLOT_BOOKING_URL = ""
+SPECIALISTS_SLOT_BOOKING_URL = "appointments:book"
+
+# --- Appointments (see appointments/README.md) ------------------------------------
+# Minutes a slot picked by a patient stays held while they confirm it.
+APPOINTMENT_HOLD_MINUTES = env.int("APPOINTMENT_HOLD_MINUTES", default=10)
+# Reminders before an appointment, in hours (a booking made later than an offset
+# gets its confirmation only). Doctolib's practice: the day before.
+APPOINTMENT_REMINDER_OFFSETS = env.list(
+    "APPOINTMENT_REMINDER_OFFSETS", cast=int, default=[24]
+)
+# Quiet hours of patients who set none: no message from 21:00 to 08:00 (Paris).
+APPOINTMENT_DEFAULT_QUIET_HOURS = env.list(
+    "APPOINTMENT_DEFAULT_QUIET_HOURS", default=["21:00", "08:00"]
+)
+# Notice rules per consultation type, in minutes: booking needs `book` minutes of
+# notice; cancelling or moving later than `cancel` / `reschedule` minutes before
+# the start is recorded as late (and patients can no longer move online).
+APPOINTMENT_NOTICE_RULES = {
+    "default": {
+        "book": env.int("APPOINTMENT_BOOK_NOTICE_MINUTES", default=60),
+        "cancel": env.int("APPOINTMENT_CANCEL_NOTICE_MINUTES", default=24 * 60),
+        "reschedule": env.int("APPOINTMENT_RESCHEDULE_NOTICE_MINUTES", default=24 * 60),
+    },
+    "first_visit": {"cancel": 48 * 60, "reschedule": 48 * 60},
+    "teleconsultation": {"book": 15, "cancel": 4 * 60, "reschedule": 4 * 60},
+}
+# Missed appointments within the window that flag the patient's file.
+APPOINTMENT_NO_SHOW_THRESHOLD = env.int("APPOINTMENT_NO_SHOW_THRESHOLD", default=2)
+APPOINTMENT_NO_SHOW_WINDOW_DAYS = env.int(
+    "APPOINTMENT_NO_SHOW_WINDOW_DAYS", default=365
+)
+# Days a proposal of slots stays open; a freed slot is offered to this many
+# waitlisted patients at once, for this many minutes (first to accept wins).
+APPOINTMENT_PROPOSAL_DAYS = env.int("APPOINTMENT_PROPOSAL_DAYS", default=3)
+APPOINTMENT_WAITLIST_OFFER_BATCH = env.int(
+    "APPOINTMENT_WAITLIST_OFFER_BATCH", default=5
+)
+APPOINTMENT_WAITLIST_OFFER_MINUTES = env.int(
+    "APPOINTMENT_WAITLIST_OFFER_MINUTES", default=120
+)
+# Days after the visit the practitioner's pre-consultation link stays valid; days
+# the report upload link and a pharmacy's prescription link stay valid; days
+# between reminders to a practitioner whose report is missing (at most 3).
+APPOINTMENT_PRECONSULTATION_DAYS = env.int(
+    "APPOINTMENT_PRECONSULTATION_DAYS", default=2
+)
+APPOINTMENT_REPORT_LINK_DAYS = env.int("APPOINTMENT_REPORT_LINK_DAYS", default=30)
+APPOINTMENT_REPORT_CHASE_DAYS = env.int("APPOINTMENT_REPORT_CHASE_DAYS", default=7)
+APPOINTMENT_PRESCRIPTION_LINK_DAYS = env.int(
+    "APPOINTMENT_PRESCRIPTION_LINK_DAYS", default=7
+)
 
 # --- Security ---------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
