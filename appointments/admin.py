@@ -116,7 +116,8 @@ class AppointmentAdmin(admin.ModelAdmin):
                 "fields": (
                     ("public_id", "state", "late"),
                     ("practitioner", "place", "mode"),
-                    ("patient", "consultation_kind", "specialty"),
+                    ("patient", "care_request"),
+                    ("consultation_kind", "specialty"),
                     ("starts_at", "ends_at", "hold_expires_at"),
                     ("booked_by", "booked_via", "booked_at", "confirmed_at"),
                     ("cancelled_at", "cancelled_by", "cancellation_reason"),
@@ -135,6 +136,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         "place",
         "mode",
         "patient",
+        "care_request",
         "consultation_kind",
         "specialty",
         "starts_at",
@@ -364,7 +366,14 @@ class AppointmentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         initial = {
             key: request.GET.get(key)
-            for key in ("patient", "practitioner", "kind", "starts_at", "place")
+            for key in (
+                "patient",
+                "practitioner",
+                "kind",
+                "starts_at",
+                "place",
+                "care_request",
+            )
             if request.GET.get(key)
         }
         follows = None
@@ -374,6 +383,8 @@ class AppointmentAdmin(admin.ModelAdmin):
                 initial.setdefault("patient", follows.patient.reference)
                 initial.setdefault("practitioner", follows.practitioner_id)
                 initial.setdefault("kind", "follow_up")
+                if follows.care_request_id:
+                    initial.setdefault("care_request", follows.care_request.reference)
         if "starts_at" in initial:
             parsed = datetime.fromisoformat(initial["starts_at"])
             initial["starts_at"] = timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
@@ -397,6 +408,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                     starts_at=data["starts_at"],
                     place=data["place"],
                     follows=follows,
+                    care_request=data["care_request"],
                     concierge_note=data["note"],
                     by=request.user,
                     via=Face.ADMIN,
@@ -559,6 +571,7 @@ class SlotProposalAdmin(admin.ModelAdmin):
     readonly_fields = (
         "public_id",
         "patient",
+        "care_request",
         "shortlist",
         "specialty",
         "state",

@@ -20,7 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conciergerie.api import CreatedCursorPagination, ErrorSerializer
-from patients.models import Patient, normalise_reference
+from patients.models import (
+    CareRequest,
+    Patient,
+    normalise_care_request_reference,
+    normalise_reference,
+)
 from specialists.models import ConsultationType, PracticePlace, Practitioner, Specialty
 
 from . import links, services
@@ -30,6 +35,7 @@ APPOINTMENT_EXAMPLE = {
     "id": "6f0b0e43-2b8e-4c55-9d0e-8b2b3c4d5e6f",
     "state": "booked",
     "patient": "P-7K3Q9X",
+    "care_request": "D-4M7Q2K",
     "practitioner": {
         "id": "3f1c7a52-7d1e-4a4b-9a59-0c6f1f2a8b11",
         "display_name": "Dr Élodie Lefèvre",
@@ -96,6 +102,12 @@ class AppointmentOutputSerializer(serializers.Serializer):
     patient = serializers.CharField(
         source="patient.reference", help_text="The patient's reference."
     )
+    care_request = serializers.CharField(
+        source="care_request.reference",
+        allow_null=True,
+        default=None,
+        help_text="The care request this appointment serves (D-…), if any.",
+    )
     practitioner = PractitionerRefSerializer()
     mode = serializers.ChoiceField(choices=Appointment.Mode.choices)
     kind = serializers.ChoiceField(
@@ -151,6 +163,7 @@ def _queryset(request):
     return Appointment.objects.visible_to(request.user).select_related(
         "practitioner",
         "patient",
+        "care_request",
         "place",
         "rescheduled_from",
         "rescheduled_to",
@@ -213,6 +226,12 @@ class AppointmentCollectionApi(APIView):
             required=False,
             allow_null=True,
             help_text="An earlier appointment this one follows up.",
+        )
+        care_request = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=12,
+            help_text="A care request you referred (D-…) that this booking serves.",
         )
         specialty = serializers.SlugField(
             required=False,
@@ -343,6 +362,18 @@ class AppointmentCollectionApi(APIView):
             follows = _queryset(request).filter(public_id=data["follows"]).first()
             if follows is None:
                 errors["follows"] = [_("Unknown appointment.")]
+        care_request = None
+        if data.get("care_request") and patient is not None:
+            care_request = (
+                CareRequest.objects.visible_to(request.user)
+                .filter(
+                    reference=normalise_care_request_reference(data["care_request"]),
+                    patient=patient,
+                )
+                .first()
+            )
+            if care_request is None:
+                errors["care_request"] = [_("Unknown care request.")]
         specialty = None
         if data.get("specialty"):
             specialty = Specialty.objects.filter(code=data["specialty"]).first()
@@ -359,6 +390,7 @@ class AppointmentCollectionApi(APIView):
                 place=place,
                 follows=follows,
                 specialty=specialty,
+                care_request=care_request,
                 by=request.user,
                 via=Face.API,
             )

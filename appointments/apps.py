@@ -36,6 +36,12 @@ _BOOKING = [
 class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = _("Appointments, reminders and follow-up")
+
+    def ready(self) -> None:
+        from . import care
+
+        care.register()
+
     # Coordinators and advisers book and follow up; medical advisers alone handle
     # what carries health data (the pre-consultation file, prescriptions).
     role_permissions = {

@@ -174,11 +174,30 @@ class BookOnBehalfForm(forms.Form):
     place = forms.ModelChoiceField(
         label=_("Place"), queryset=PracticePlace.objects.all(), required=False
     )
+    care_request = forms.CharField(
+        label=_("Care request"),
+        max_length=12,
+        required=False,
+        help_text=_("D-XXXXX: the booking moves it to “appointment booked”."),
+    )
     note = forms.CharField(
         label=_("Note for the concierge"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def clean_care_request(self):
+        from patients.models import CareRequest, normalise_care_request_reference
+
+        value = self.cleaned_data.get("care_request")
+        if not value:
+            return None
+        care_request = CareRequest.objects.filter(
+            reference=normalise_care_request_reference(value)
+        ).first()
+        if care_request is None:
+            raise forms.ValidationError(_("No care request has this reference."))
+        return care_request
 
     def clean_patient(self) -> Patient:
         from patients.models import normalise_reference

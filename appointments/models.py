@@ -148,6 +148,14 @@ class Appointment(FSMModelMixin, TimeStampedModel):
         related_name="appointments",
         verbose_name=_("patient"),
     )
+    care_request = models.ForeignKey(
+        "patients.CareRequest",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        verbose_name=_("care request"),
+    )
     consultation_kind = models.CharField(
         _("consultation type"),
         max_length=20,
@@ -466,6 +474,14 @@ class SlotProposal(FSMModelMixin, TimeStampedModel):
         models.CASCADE,
         related_name="slot_proposals",
         verbose_name=_("patient"),
+    )
+    care_request = models.ForeignKey(
+        "patients.CareRequest",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="slot_proposals",
+        verbose_name=_("care request"),
     )
     shortlist = models.ForeignKey(
         "specialists.Shortlist",

@@ -21,7 +21,12 @@ from conciergerie.partners import services as partners
 from patients import services as patients
 from specialists import services as directory
 from specialists.availability import Slot
-from specialists.models import ConsultationType, PracticePlace, Practitioner
+from specialists.models import (
+    ConsultationType,
+    PracticePlace,
+    Practitioner,
+    Specialty,
+)
 
 from .. import access, availability, outbox, rules, tasks
 from ..models import Appointment, AppointmentEvent, Face, NoShowFlag
@@ -246,6 +251,7 @@ def book_appointment(
     specialty=None,
     follows: Appointment | None = None,
     proposed_slot=None,
+    care_request=None,
     concierge_note: str = "",
     now: datetime | None = None,
 ) -> Appointment:
@@ -266,6 +272,11 @@ def book_appointment(
             _("A follow-up belongs to the same patient."),
             "foreign_appointment",
         )
+    if care_request is None and follows is not None:
+        care_request = follows.care_request
+    from .. import care
+
+    care.check_bookable(care_request, patient)
     slot = _free_slot(
         practitioner=practitioner,
         kind=kind,
@@ -273,11 +284,14 @@ def book_appointment(
         place=place,
         now=now,
     )
+    if specialty is None and care_request is not None and care_request.specialty:
+        specialty = Specialty.objects.filter(code=care_request.specialty).first()
     appointment = Appointment(
         practitioner=practitioner,
         place_id=slot.place_id,
         mode=_mode(kind),
         patient=patient,
+        care_request=care_request,
         consultation_kind=kind,
         specialty=specialty
         or (follows.specialty if follows else None)
@@ -560,6 +574,7 @@ def reschedule_appointment(
         place_id=slot.place_id,
         mode=old.mode,
         patient=old.patient,
+        care_request_id=old.care_request_id,
         consultation_kind=old.consultation_kind,
         specialty=old.specialty,
         starts_at=slot.starts_at,

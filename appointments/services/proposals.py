@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from patients import services as patients
-from specialists.models import PracticePlace, Practitioner
+from specialists.models import PracticePlace, Practitioner, Specialty
 
 from .. import access, availability, links, outbox
 from ..models import Appointment, Face, ProposedSlot, SlotProposal
@@ -35,6 +35,7 @@ def propose_slots(
     slots: list[SlotChoice],
     by,
     shortlist=None,
+    care_request=None,
     specialty=None,
     message: str = "",
     now: datetime | None = None,
@@ -45,6 +46,13 @@ def propose_slots(
         raise PermissionDenied
     if not slots:
         raise ValidationError(_("Choose at least one slot to propose."), code="no_slot")
+    if care_request is None and shortlist is not None:
+        care_request = _request_of_shortlist(shortlist)
+    from .. import care
+
+    care.check_bookable(care_request, patient)
+    if specialty is None and care_request is not None and care_request.specialty:
+        specialty = Specialty.objects.filter(code=care_request.specialty).first()
     checked = []
     for choice in slots:
         slot = availability.find_slot(
@@ -68,6 +76,7 @@ def propose_slots(
         checked.append((choice, slot))
     proposal = SlotProposal.objects.create(
         patient=patient,
+        care_request=care_request,
         shortlist=shortlist,
         specialty=specialty,
         message=message.strip(),
@@ -103,6 +112,15 @@ def propose_slots(
     )
     patients.touch_activity(patient)
     return proposal
+
+
+def _request_of_shortlist(shortlist):
+    """The care request a shortlist was made for (its reference), if any."""
+    from patients.models import CareRequest, normalise_care_request_reference
+
+    return CareRequest.objects.filter(
+        reference=normalise_care_request_reference(shortlist.request_reference)
+    ).first()
 
 
 def _open_proposal(proposal_id: int, *, now: datetime) -> SlotProposal:
@@ -142,6 +160,7 @@ def pick_proposed_slot(
         hold=True,
         specialty=proposal.specialty,
         proposed_slot=proposed_slot,
+        care_request=proposal.care_request,
         now=now,
     )
 
