@@ -28,6 +28,7 @@ from .forms import (
     AttachDocumentsForm,
     ClaimPaymentForm,
     CloseClaimForm,
+    QuoteEstimateForm,
     RejectClaimForm,
     SendClaimForm,
 )
@@ -804,6 +805,11 @@ class ClaimAdmin(admin.ModelAdmin):
             )
 
         return [
+            path(
+                "estimate-quote/",
+                self.admin_site.admin_view(self.quote_estimate_view),
+                name="reimbursements_quote_estimate",
+            ),
             view("send", self.send_view),
             view("acknowledge", self.acknowledge_view),
             view("pay", self.pay_view),
@@ -947,6 +953,32 @@ class ClaimAdmin(admin.ModelAdmin):
             claim=claim,
         )
 
+    def quote_estimate_view(self, request: HttpRequest) -> HttpResponse:
+        """The portal's simulation, by the concierge, printed on a quote."""
+        if not request.user.has_perm("billing.change_quote"):
+            raise PermissionDenied
+        estimate = quote = None
+        if request.method == "POST":
+            form = QuoteEstimateForm(request.POST)
+            if form.is_valid():
+                quote = form.cleaned_data["quote"]
+                try:
+                    estimate = services.estimate_quote(
+                        quote=quote, **form.engine_inputs()
+                    )
+                except ValidationError as error:
+                    _add_errors(form, error)
+                else:
+                    quote.refresh_from_db()
+                    self.message_user(
+                        request,
+                        _("Estimate printed on quote %(quote)s.") % {"quote": quote},
+                        messages.SUCCESS,
+                    )
+        else:
+            form = QuoteEstimateForm(initial=_quote_initial(request.GET.get("quote")))
+        return _quote_estimate_page(self, request, form, estimate, quote)
+
     def attach_invoice_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         claim = self._claim(request, pk)
         if request.method == "POST":
@@ -976,12 +1008,46 @@ class ClaimAdmin(admin.ModelAdmin):
         )
 
 
+def _quote_estimate_page(admin_view, request, form, estimate, quote):
+    return TemplateResponse(
+        request,
+        "reimbursements/admin/quote_estimate.html",
+        {
+            **admin_view.admin_site.each_context(request),
+            "opts": admin_view.model._meta,
+            "form": form,
+            "estimate": estimate,
+            "quote": quote,
+            "title": _("Estimate the reimbursement of a quote"),
+        },
+    )
+
+
 def _add_errors(form: forms.Form, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for name, errors in error.error_dict.items():
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def _quote_initial(quote_id: str | None) -> dict:
+    """Start from what the quote's patient file says (age, mutuelle)."""
+    from billing.models import Quote
+
+    from .views import initial_from_file
+
+    quote = (
+        Quote.objects.filter(pk=quote_id).select_related("patient").first()
+        if quote_id and quote_id.isdigit()
+        else None
+    )
+    if quote is None:
+        return {}
+    initial: dict = {"quote": quote.pk}
+    if quote.patient is not None:
+        initial.update(initial_from_file(quote.patient))
+    return initial
 
 
 def claims_summary(queryset) -> dict:

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.models import Quote
 from patients.models import Document
 
 from .engine import (
@@ -327,3 +328,24 @@ def _document_choice(document: Document) -> str:
     # The kind and dates only: titles and file names may say what the care was.
     day = document.document_date or timezone.localdate(document.created_at)
     return f"{document.get_kind_display()} · {day:%d/%m/%Y}"
+
+
+class QuoteEstimateForm(EstimateForm):
+    """The simulation, by the concierge, printed on a quote for the visit."""
+
+    quote = forms.ModelChoiceField(
+        label=_("Quote"),
+        queryset=Quote.objects.none(),
+        help_text=_("Draft or sent quotes; the estimate is printed on it."),
+    )
+
+    field_order = ["quote"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["quote"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Quote.objects.filter(
+            state__in=[Quote.State.DRAFT, Quote.State.SENT]
+        ).select_related("customer")
+        self.order_fields(["quote"])

@@ -34,7 +34,7 @@ def _own_file(user) -> Patient | None:
     return Patient.objects.active().filter(user=user).first()
 
 
-def _initial_from_file(patient: Patient) -> dict:
+def initial_from_file(patient: Patient) -> dict:
     """What the file already says, offered as answers the patient may change."""
     initial: dict = {"age": patient.age}
     coverage = patient.current_insurance()
@@ -77,7 +77,7 @@ def estimate(request: HttpRequest) -> HttpResponse:
     else:
         form = EstimateForm(
             participation_recorded=recorded,
-            initial=_initial_from_file(patient) if patient else None,
+            initial=initial_from_file(patient) if patient else None,
         )
     warnings = (
         [flag for flag in WARNING_FLAGS if flag in result.flags] if result else []

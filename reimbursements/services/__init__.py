@@ -26,7 +26,7 @@ from .claims import (
     send_claim,
     tolerance,
 )
-from .estimates import estimate_for, participation_paid, record_act
+from .estimates import estimate_for, estimate_quote, participation_paid, record_act
 from .follow_up import chase_claim, chase_unanswered_claims
 from .procedures import (
     REMINDER_TEMPLATE,
@@ -54,6 +54,7 @@ __all__ = [
     "close_claim",
     "complete_procedure",
     "estimate_for",
+    "estimate_quote",
     "is_claims_staff",
     "is_payer_of",
     "open_claim",

@@ -128,3 +128,41 @@ def record_act(
     recorded.full_clean()
     recorded.save()
     return recorded, estimate
+
+
+@transaction.atomic
+def estimate_quote(
+    *,
+    quote,
+    act: ActInput,
+    practitioner: PractitionerInput,
+    patient: PatientInput,
+    contract: ContractInput | None = None,
+) -> Estimate:
+    """Estimate the visit a quote is for and print what will be paid back on it.
+
+    The participation forfaitaire already paid is read from the acts recorded
+    for the quote's patient. What the payers reimburse cannot exceed the quote.
+    """
+    from billing import services as billing_services
+    from billing.models import Quote
+
+    quote = Quote.objects.select_for_update().get(pk=quote.pk)
+    if quote.state not in (Quote.State.DRAFT, Quote.State.SENT):
+        raise ValidationError(
+            _("The customer has already answered this quote."), code="quote_decided"
+        )
+    if quote.patient is not None:
+        patient = dataclasses.replace(
+            patient,
+            participation_paid_this_year=participation_paid(
+                patient=quote.patient, year=act.performed_on.year
+            ),
+        )
+    estimate = estimate_for(
+        act=act, practitioner=practitioner, patient=patient, contract=contract
+    )
+    billing_services.record_reimbursement_estimate(
+        quote=quote, amount=min(estimate.total_reimbursed, quote.total)
+    )
+    return estimate
