@@ -136,6 +136,51 @@ class CareRequestOutputSerializer(serializers.Serializer):
         return TimelineSerializer(events, many=True).data
 
 
+class CareRequestPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CareRequestOutputSerializer(many=True)
+
+
+CARE_REQUEST_EXAMPLE = {
+    "reference": "D-4M7QXR",
+    "patient": "P-7K3Q9X",
+    "kind": "specialist",
+    "channel": "api",
+    "state": "matching",
+    "status": "Nous cherchons le spécialiste qui vous convient.",
+    "urgency": "soon",
+    "emergency": False,
+    "emergency_numbers": [],
+    "specialty": "dermatology",
+    "partner_reference": "DPI-2026-00042",
+    "preferences": {
+        "postal_code": "69003",
+        "commune": "Lyon",
+        "radius_km": 20,
+        "available_from": None,
+        "needed_by": "2026-03-20",
+        "availability_notes": "Plutôt le matin.",
+        "languages": ["fr"],
+        "practitioner_gender": "",
+        "max_budget": None,
+        "sector": "",
+        "mode": "in_person",
+        "wheelchair_access": False,
+    },
+    "created_at": "2026-03-02T09:12:44Z",
+    "updated_at": "2026-03-02T10:05:10Z",
+    "timeline": [
+        {
+            "at": "2026-03-02T09:12:44Z",
+            "state": "received",
+            "text": "Demande reçue",
+            "note": "",
+        }
+    ],
+}
+
+
 def _raise_as_api(error: RoleNotAllowed) -> None:
     raise exceptions.PermissionDenied(detail=error.message, code=error.code)
 
@@ -192,7 +237,18 @@ class CareRequestCollectionApi(APIView):
                 "state", str, enum=CareRequest.State.values, required=False
             )
         ],
-        responses={200: CareRequestOutputSerializer(many=True), 403: ErrorSerializer},
+        responses={200: CareRequestPageSerializer, 403: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "One request",
+                value={
+                    "next": None,
+                    "previous": None,
+                    "results": [CARE_REQUEST_EXAMPLE],
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request):
         requests = (
@@ -288,7 +344,15 @@ class CareRequestDetailApi(APIView):
     @extend_schema(
         operation_id="care_requests_retrieve",
         summary="Read a care request",
+        description=(
+            "A request you referred, its state in plain words and its public "
+            "timeline; any other reference answers 404. The read is in the "
+            "patient's access log. Scope care-requests:read."
+        ),
         responses={200: CareRequestOutputSerializer, 404: ErrorSerializer},
+        examples=[
+            OpenApiExample("Matching", value=CARE_REQUEST_EXAMPLE, response_only=True)
+        ],
     )
     def get(self, request, reference: str):
         care_request = _visible(request, reference)
