@@ -78,6 +78,7 @@ def partner_data(make_partner, billing_catalogue):
     )
     claim = _claim_addressed_to(user, patient)
     care_request = _care_request_referred_by(user, patient)
+    appointment = _appointment_of(patient)
     practitioner = PractitionerFactory(verified=True, specialties=["cardiology"])
     place = PracticePlaceFactory(practitioner=practitioner)
     OpeningHoursFactory(
@@ -99,6 +100,7 @@ def partner_data(make_partner, billing_catalogue):
         "practitioner": practitioner,
         "claim": claim,
         "care_request": care_request,
+        "appointment": appointment,
     }
 
 
@@ -125,3 +127,10 @@ def _care_request_referred_by(user, patient):
     from tests.patients.factories import CareRequestFactory
 
     return CareRequestFactory(patient=patient, requested_by=user)
+
+
+def _appointment_of(patient):
+    """An appointment of the partner's referred patient."""
+    from tests.appointments.factories import AppointmentFactory
+
+    return AppointmentFactory(patient=patient)

@@ -28,6 +28,9 @@ def own_objects(data: dict) -> dict[str, dict[str, str]]:
             "document_id": str(data["claim"].attachments.first().document_id),
         },
         "/api/v1/claims/{id}/": {"id": str(data["claim"].public_id)},
+        "/api/v1/appointments/{public_id}/": {
+            "public_id": str(data["appointment"].public_id)
+        },
     }
     if data["care_request"] is not None:
         objects["/api/v1/care-requests/{reference}/"] = {

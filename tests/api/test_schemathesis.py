@@ -39,7 +39,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-BOUNDED_REQUESTS = 250
+BOUNDED_REQUESTS = 200
 PROOF_REQUESTS = 5000
 
 
@@ -58,6 +58,10 @@ def known_ids(data: dict) -> dict[str, dict[str, str]]:
         },
         "/api/v1/webhooks/deliveries/{id}/": {"id": str(data["delivery"].public_id)},
         "/api/v1/webhooks/{id}/": {"id": str(data["subscription"].public_id)},
+        "/api/v1/claims/{id}/": {"id": str(data["claim"].public_id)},
+        "/api/v1/appointments/{public_id}/": {
+            "public_id": str(data["appointment"].public_id)
+        },
     }
 
 
