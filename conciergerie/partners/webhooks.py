@@ -96,15 +96,25 @@ class WebhookChannel(BaseChannel):
             ) from error
 
     def render(self, *, template: str, context: dict[str, Any]) -> Rendered:
-        delivery = WebhookDelivery.objects.select_related("event").get(
-            public_id=context["delivery"]
+        delivery = (
+            WebhookDelivery.objects.select_related("event")
+            .filter(public_id=context["delivery"])
+            .first()
         )
+        if delivery is None:
+            raise _gone()
         return Rendered(text=event_body(delivery))
 
     def deliver(self, *, to: str, rendered: Rendered, idempotency_key: str) -> str:
-        delivery = WebhookDelivery.objects.select_related(
-            "subscription__organisation", "event", "message"
-        ).get(message__key=idempotency_key)
+        delivery = (
+            WebhookDelivery.objects.select_related(
+                "subscription__organisation", "event", "message"
+            )
+            .filter(message__key=idempotency_key)
+            .first()
+        )
+        if delivery is None:
+            raise _gone()
         subscription = delivery.subscription
         if not (subscription.is_active and subscription.organisation.is_active):
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -180,6 +190,13 @@ class WebhookChannel(BaseChannel):
             excerpt=excerpt,
         )
         return str(delivery.public_id)
+
+
+def _gone() -> DeliveryError:
+    # The subscription was deleted while its delivery waited: nothing to retry.
+    return DeliveryError(
+        "The subscription no longer exists.", code="delivery_gone", transient=False
+    )
 
 
 def _elapsed_ms(started: float) -> int:

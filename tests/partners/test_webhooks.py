@@ -376,3 +376,16 @@ def test_a_test_event_reaches_one_subscription_only(
     [request] = receiver.requests
     assert request.path == "/hooks/other"
     assert json.loads(request.body)["type"] == "ping"
+
+
+def test_a_delivery_whose_subscription_was_deleted_fails_at_once(subscription, clinic):
+    event = services.publish_event(
+        event_type=EventType.INVOICE_ISSUED, organisations=[clinic], payload={}
+    )
+    message_id = event.deliveries.get().message_id
+    subscription.delete()
+
+    message = outbox.send_message(message_id=message_id)
+
+    assert message.state == Message.State.FAILED
+    assert message.error_code == "delivery_gone"
