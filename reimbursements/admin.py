@@ -161,6 +161,7 @@ class RecordedActAdmin(admin.ModelAdmin):
     search_fields = ["patient__reference", "patient__last_name", "unmatched_reference"]
     date_hierarchy = "performed_on"
     list_select_related = ["act", "patient"]
+    actions = ["prepare_claims"]
 
     @admin.display(description=_("patient"), ordering="patient__reference")
     def patient_label(self, obj: RecordedAct) -> str:
@@ -174,6 +175,27 @@ class RecordedActAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.action(description=_("Prepare the claims of the selected acts"))
+    def prepare_claims(self, request, queryset) -> None:
+        opened = 0
+        for act in queryset.select_related("patient", "act"):
+            try:
+                opened += len(
+                    services.open_claims_for_act(recorded_act=act, by=request.user)
+                )
+            except (ValidationError, PermissionDenied) as error:
+                text = (
+                    error.messages[0]
+                    if isinstance(error, ValidationError)
+                    else _("You may not do this.")
+                )
+                self.message_user(request, f"{act}: {text}", messages.WARNING)
+        self.message_user(
+            request,
+            _("%(count)s claims prepared.") % {"count": opened},
+            messages.SUCCESS,
+        )
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -373,7 +395,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class ClaimEventInline(ReadOnlyInline):
     model = ClaimEvent
-    fields = [
+    fields = (
         "created_at",
         "kind",
         "from_state",
@@ -382,14 +404,14 @@ class ClaimEventInline(ReadOnlyInline):
         "by_label",
         "comment",
         "public",
-    ]
+    )
     readonly_fields = fields
     ordering = ["created_at", "pk"]
 
 
 class ClaimDocumentInline(ReadOnlyInline):
     model = ClaimDocument
-    fields = ["kind", "document_link", "attached_by", "created_at"]
+    fields = ("kind", "document_link", "attached_by", "created_at")
     readonly_fields = fields
 
     @admin.display(description=_("document"))
@@ -405,7 +427,7 @@ class ClaimDocumentInline(ReadOnlyInline):
 
 class ClaimChaseInline(ReadOnlyInline):
     model = ClaimChase
-    fields = ["stage", "waiting_since", "emailed_to", "procedure", "created_at"]
+    fields = ("stage", "waiting_since", "emailed_to", "procedure", "created_at")
     readonly_fields = fields
 
 
@@ -1100,26 +1122,3 @@ def claims_summary(queryset) -> dict:
 
 #: States in which money is still awaited from the payer.
 OUTSTANDING_STATES = [*Claim.AWAITING_STATES, Claim.State.PARTIALLY_PAID]
-
-
-@admin.action(description=_("Prepare the claims of the selected acts"))
-def prepare_claims(modeladmin, request, queryset) -> None:
-    opened = 0
-    for act in queryset.select_related("patient", "act"):
-        try:
-            opened += len(
-                services.open_claims_for_act(recorded_act=act, by=request.user)
-            )
-        except (ValidationError, PermissionDenied) as error:
-            text = (
-                error.messages[0]
-                if isinstance(error, ValidationError)
-                else _("You may not do this.")
-            )
-            modeladmin.message_user(request, f"{act}: {text}", messages.WARNING)
-    modeladmin.message_user(
-        request, _("%(count)s claims prepared.") % {"count": opened}, messages.SUCCESS
-    )
-
-
-RecordedActAdmin.actions = [prepare_claims]

@@ -20,6 +20,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -200,15 +201,15 @@ class ClaimOutputSerializer(serializers.ModelSerializer):
             for attachment in claim.attachments.all()
             if attachment.document_id is not None
         ]
-        return ClaimDocumentSerializer(
-            attachments, many=True, context=self.context
-        ).data
+        return list(
+            ClaimDocumentSerializer(attachments, many=True, context=self.context).data
+        )
 
     @extend_schema_field(ClaimHistorySerializer(many=True))
     def get_history(self, claim: Claim) -> list:
         # What happened, not the team's comments: those stay internal.
         events = [event for event in claim.events.all() if event.public]
-        return ClaimHistorySerializer(events, many=True).data
+        return list(ClaimHistorySerializer(events, many=True).data)
 
 
 def claims_for(request: Request) -> QuerySet:
@@ -372,10 +373,12 @@ class ClaimDocumentApi(APIView):
             claim.attachments.select_related("document__patient"),
             document_id=document_id,
         )
+        document = attachment.document
+        if document is None:
+            raise NotFound
         content = services.open_claim_document(
             claim=claim, attachment=attachment, by=request.user, request=request
         )
-        document = attachment.document
         response = HttpResponse(content, content_type=document.content_type)
         response["Content-Disposition"] = (
             f'attachment; filename="{document_filename(document)}"'

@@ -290,11 +290,18 @@ class CloseClaimForm(forms.Form):
     )
 
 
+class DocumentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        # The kind and dates only: titles and file names may say what the care was.
+        day = obj.document_date or timezone.localdate(obj.created_at)
+        return f"{obj.get_kind_display()} · {day:%d/%m/%Y}"
+
+
 class AttachDocumentsForm(forms.Form):
     """Attach documents already in the patient's file, or file a scanned paper."""
 
     kind = forms.ChoiceField(label=_("Type"), choices=ClaimDocument.Kind.choices)
-    documents = forms.ModelMultipleChoiceField(
+    documents = DocumentChoiceField(
         label=_("Documents of the patient's file"),
         queryset=Document.objects.none(),
         required=False,
@@ -313,7 +320,6 @@ class AttachDocumentsForm(forms.Form):
         field.queryset = Document.objects.filter(patient=claim.patient).exclude(
             claim_attachments__claim=claim
         )
-        field.label_from_instance = _document_choice
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -322,12 +328,6 @@ class AttachDocumentsForm(forms.Form):
                 _("Choose documents or a file."), code="nothing_to_attach"
             )
         return cleaned
-
-
-def _document_choice(document: Document) -> str:
-    # The kind and dates only: titles and file names may say what the care was.
-    day = document.document_date or timezone.localdate(document.created_at)
-    return f"{document.get_kind_display()} · {day:%d/%m/%Y}"
 
 
 class QuoteEstimateForm(EstimateForm):

@@ -10,6 +10,7 @@ import datetime as dt
 import secrets
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -538,6 +539,11 @@ def new_claim_reference() -> str:
     return CLAIM_REFERENCE_PREFIX + body
 
 
+def _may_appeal(claim: Any) -> bool:
+    """A refusal, or a payment short of what was expected, can be contested."""
+    return claim.state == Claim.State.REJECTED or claim.discrepancy_flagged
+
+
 class ClaimQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ClaimQuerySet":
         """Claims staff may read; a patient's and their dependants'; a payer's own.
@@ -803,7 +809,7 @@ class Claim(FSMModelMixin, TimeStampedModel):
         return (now - self.awaiting_since).days
 
     def can_appeal(self) -> bool:
-        return self.state == self.State.REJECTED or self.discrepancy_flagged
+        return _may_appeal(self)
 
     def _count_payment(self, amount: Decimal, *, at: dt.datetime, tolerance) -> None:
         self.amount_received += amount
@@ -855,7 +861,7 @@ class Claim(FSMModelMixin, TimeStampedModel):
         field=state,
         source=[State.REJECTED, State.PARTIALLY_PAID, State.PAID],
         target=State.APPEALED,
-        conditions=[can_appeal],
+        conditions=[_may_appeal],
     )
     def appeal(self, *, at: dt.datetime) -> None:
         """Contest a rejection or a payment short of what is due."""

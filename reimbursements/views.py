@@ -263,6 +263,9 @@ def payer_document(request: HttpRequest, token: str, document_id) -> HttpRespons
         claim.attachments.select_related("document__patient"),
         document_id=document_id,
     )
+    document = attachment.document
+    if document is None:
+        raise Http404
     content = services.open_claim_document(
         claim=claim,
         attachment=attachment,
@@ -270,7 +273,6 @@ def payer_document(request: HttpRequest, token: str, document_id) -> HttpRespons
         through_payer_link=True,
         request=request,
     )
-    document = attachment.document
     response = HttpResponse(content, content_type=document.content_type)
     response["Content-Disposition"] = (
         f'attachment; filename="{document_filename(document)}"'

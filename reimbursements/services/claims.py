@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -46,6 +48,9 @@ from ..models import (
 )
 from .procedures import open_procedure
 
+#: Who calls a service: the signed-in user of a face (an anonymous one is refused).
+Actor = User | AnonymousUser
+
 #: The permission of the concierges who prepare, send and follow claims.
 STAFF_PERMISSION = "reimbursements.change_claim"
 TO_PAYER_TEMPLATE = "reimbursements/email/claim_to_payer"
@@ -56,21 +61,19 @@ PAYER_LINK_SALT = "reimbursements.payer-documents"
 # --- Who may do what ------------------------------------------------------------------
 
 
-def is_claims_staff(user: User | None) -> bool:
+def is_claims_staff(user: Actor | None) -> bool:
     return bool(
-        user is not None
-        and user.is_authenticated
+        isinstance(user, User)
         and user.is_active
         and user.is_staff
         and user.has_perm(STAFF_PERMISSION)
     )
 
 
-def is_payer_of(user: User | None, claim: Claim) -> bool:
+def is_payer_of(user: Actor | None, claim: Claim) -> bool:
     """The insurer's partner account the claim is addressed to."""
     return bool(
-        user is not None
-        and user.is_authenticated
+        isinstance(user, User)
         and user.is_active
         and claim.payer_partner_id is not None
         and claim.payer_partner_id == user.pk
@@ -78,18 +81,18 @@ def is_payer_of(user: User | None, claim: Claim) -> bool:
     )
 
 
-def _require_staff(by: User | None) -> None:
+def _require_staff(by: Actor | None) -> None:
     if not is_claims_staff(by):
         raise PermissionDenied
 
 
-def _require_staff_or_payer(by: User | None, claim: Claim) -> None:
+def _require_staff_or_payer(by: Actor | None, claim: Claim) -> None:
     if not (is_claims_staff(by) or is_payer_of(by, claim)):
         raise PermissionDenied
 
 
-def _label_of(user: User | None, claim: Claim | None = None) -> str:
-    if user is None:
+def _label_of(user: Actor | None, claim: Claim | None = None) -> str:
+    if not isinstance(user, User):
         return settings.SERVICE_NAME
     if claim is not None and is_payer_of(user, claim):
         return claim.payer_name
@@ -103,7 +106,7 @@ def _event(
     claim: Claim,
     *,
     kind: str,
-    by: User | None,
+    by: Actor | None,
     from_state: str | None = None,
     amount: Decimal | None = None,
     comment: str = "",
@@ -116,7 +119,7 @@ def _event(
         to_state=claim.state,
         amount=amount,
         comment=comment,
-        by=by if by is not None and by.is_authenticated else None,
+        by=by if isinstance(by, User) else None,
         by_label=_label_of(by, claim),
         public=public,
     )
@@ -206,7 +209,7 @@ def open_claim(
     *,
     patient: Patient,
     payer: str,
-    by: User,
+    by: Actor,
     recorded_act: RecordedAct | None = None,
     invoice=None,
     amount_expected: Decimal | None = None,
@@ -282,7 +285,7 @@ def open_claim(
             code="expected_over_charged",
         )
     insurer, details = _payer_details(patient, payer, care_date)
-    owner = owner or by
+    owner = owner or cast(User, by)  # a member of staff, checked above
     claim = Claim(
         patient=patient,
         payer=payer,
@@ -296,7 +299,7 @@ def open_claim(
         amount_expected=expected,
         owner=owner,
         notes=notes,
-        created_by=by,
+        created_by=cast(User, by),
         **details,
     )
     if not owner.is_staff:
@@ -319,7 +322,7 @@ def open_claim(
     return claim
 
 
-def open_claims_for_act(*, recorded_act: RecordedAct, by: User) -> list[Claim]:
+def open_claims_for_act(*, recorded_act: RecordedAct, by: Actor) -> list[Claim]:
     """Prepare the claims of a recorded act: Assurance Maladie and mutuelle shares.
 
     A payer with nothing to pay, or already claimed, is skipped.
@@ -353,7 +356,7 @@ def open_claims_for_act(*, recorded_act: RecordedAct, by: User) -> list[Claim]:
 
 
 def _attach(
-    claim: Claim, document: Document, *, kind: str, by: User | None
+    claim: Claim, document: Document, *, kind: str, by: Actor | None
 ) -> ClaimDocument:
     if document.patient_id != claim.patient_id:
         raise _field_error(
@@ -366,7 +369,7 @@ def _attach(
         document=document,
         defaults={
             "kind": kind,
-            "attached_by": by if by is not None and by.is_authenticated else None,
+            "attached_by": by if isinstance(by, User) else None,
         },
     )
     if created and kind != ClaimDocument.Kind.PROOF_OF_PAYMENT:
@@ -381,7 +384,7 @@ def _attach(
 
 @transaction.atomic
 def attach_documents(
-    *, claim: Claim, documents: list[Document], kind: str, by: User
+    *, claim: Claim, documents: list[Document], kind: str, by: Actor
 ) -> list[ClaimDocument]:
     """Attach documents of the patient's file (care sheet, prescription…)."""
     _require_staff(by)
@@ -394,7 +397,7 @@ def attach_documents(
 
 
 #: The kind a new document takes in the patient's file, by its role in the claim.
-DOCUMENT_KIND_IN_FILE = {
+DOCUMENT_KIND_IN_FILE: dict[str, str] = {
     ClaimDocument.Kind.CARE_SHEET: Document.Kind.CARE_SHEET,
     ClaimDocument.Kind.PRESCRIPTION: Document.Kind.PRESCRIPTION,
 }
@@ -402,7 +405,7 @@ DOCUMENT_KIND_IN_FILE = {
 
 @transaction.atomic
 def attach_new_document(
-    *, claim: Claim, by: User, upload, kind: str, request=None
+    *, claim: Claim, by: Actor, upload, kind: str, request=None
 ) -> ClaimDocument:
     """File a scanned paper (a care sheet received by post) and attach it."""
     _require_staff(by)
@@ -424,7 +427,7 @@ def attach_new_document(
 
 
 @transaction.atomic
-def attach_invoice_pdf(*, claim: Claim, by: User, request=None) -> ClaimDocument:
+def attach_invoice_pdf(*, claim: Claim, by: Actor, request=None) -> ClaimDocument:
     """File the PDF of the claimed invoice in the patient's documents and attach it."""
     from billing import pdf
 
@@ -474,7 +477,7 @@ def _follow_up_task(claim: Claim, *, title: str, days: int) -> AdministrativePro
 def add_payment_proof(
     *,
     claim: Claim,
-    by: User,
+    by: Actor,
     upload,
     amount: Decimal | None = None,
     received_on: dt.date | None = None,
@@ -558,7 +561,7 @@ def open_claim_document(
     *,
     claim: Claim,
     attachment: ClaimDocument,
-    by: User | None,
+    by: Actor | None,
     through_payer_link: bool = False,
     request=None,
 ) -> bytes:
@@ -630,7 +633,7 @@ def email_payer(claim: Claim, *, kind: str, template: str, extra: dict) -> None:
 
 
 @transaction.atomic
-def send_claim(*, claim: Claim, by: User, via: str, comment: str = "") -> Claim:
+def send_claim(*, claim: Claim, by: Actor, via: str, comment: str = "") -> Claim:
     """Send a draft claim with its documents; by email it leaves from our address."""
     _require_staff(by)
     claim = _locked(claim)
@@ -665,7 +668,7 @@ def send_claim(*, claim: Claim, by: User, via: str, comment: str = "") -> Claim:
 
 @transaction.atomic
 def acknowledge_claim(
-    *, claim: Claim, by: User, payer_reference: str = "", comment: str = ""
+    *, claim: Claim, by: Actor, payer_reference: str = "", comment: str = ""
 ) -> Claim:
     """The payer confirmed receipt (and may give its own file number)."""
     claim = _locked(claim)
@@ -702,8 +705,8 @@ def _patient_contact(patient: Patient) -> tuple[str, str, str, User | None]:
 
     A child's mail goes to a guardian.
     """
-    if patient.user_id and patient.user.is_active:
-        user = patient.user
+    user = patient.user
+    if user is not None and user.is_active:
         return (
             user.email,
             patient.first_names.split()[0] if patient.first_names else "",
@@ -763,7 +766,7 @@ def _tell_patient_money_arrived(claim: Claim, event: ClaimEvent) -> None:
 def record_claim_payment(
     *,
     claim: Claim,
-    by: User,
+    by: Actor,
     amount: Decimal,
     final: bool = False,
     payer_reference: str = "",
@@ -826,7 +829,7 @@ def record_claim_payment(
 
 
 @transaction.atomic
-def reject_claim(*, claim: Claim, by: User, reason: str) -> Claim:
+def reject_claim(*, claim: Claim, by: Actor, reason: str) -> Claim:
     """The payer refuses to pay; its reason is kept and shown to the patient."""
     reason = (reason or "").strip()
     if not reason:
@@ -859,7 +862,7 @@ def reject_claim(*, claim: Claim, by: User, reason: str) -> Claim:
 
 
 @transaction.atomic
-def appeal_claim(*, claim: Claim, by: User, comment: str) -> Claim:
+def appeal_claim(*, claim: Claim, by: Actor, comment: str) -> Claim:
     """Contest a rejection or a payment short of what is due; an answer is awaited."""
     comment = (comment or "").strip()
     if not comment:
@@ -884,7 +887,7 @@ def appeal_claim(*, claim: Claim, by: User, comment: str) -> Claim:
 
 
 @transaction.atomic
-def close_claim(*, claim: Claim, by: User, comment: str = "") -> Claim:
+def close_claim(*, claim: Claim, by: Actor, comment: str = "") -> Claim:
     """File the claim away; unless it was paid in full, say why."""
     _require_staff(by)
     claim = _locked(claim)
