@@ -445,6 +445,11 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_SCOPES": API_SCOPES,
+    # Several models have a "kind": each API enum keeps its own, stable name.
+    "ENUM_NAME_OVERRIDES": {
+        "CareRequestKindEnum": "patients.models.CareRequest.Kind",
+        "DocumentKindEnum": "patients.models.Document.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "conciergerie.partners.schema.add_kernel_behaviour",

@@ -13,7 +13,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from patients.models import Patient
+    from patients.models import CareRequest, Patient
 
     files = Patient.objects.managed_by(request.user)
     return render(
@@ -22,5 +22,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "own_file": files.filter(user=request.user).first(),
             "managed_files": files.exclude(user=request.user),
+            "care_requests": CareRequest.objects.filter(patient__in=files)
+            .open()
+            .select_related("patient")
+            .order_by("-created_at")[:5],
         },
     )

@@ -10,6 +10,33 @@ _INSURANCE = [
 _GUARDIANS = ["view_guardianship", "add_guardianship", "change_guardianship"]
 _CONSENTS = ["view_healthdataconsent", "add_healthdataconsent", "view_sharingconsent"]
 _ERASURE = ["view_erasurerequest", "change_erasurerequest"]
+# Care requests: everybody in the back-office works on them; the role rules of
+# each step are in patients.models (STAFF_TRANSITION_ROLES).
+_CARE = [
+    "view_carerequest",
+    "add_carerequest",
+    "change_carerequest",
+    "view_carerequestevent",
+    "view_emergencychecklistitem",
+    "change_emergencychecklistitem",
+    "view_caretask",
+    "add_caretask",
+    "change_caretask",
+    "view_internalnote",
+    "add_internalnote",
+    "view_carerequestmessage",
+    "add_carerequestmessage",
+    "view_interaction",
+    "add_interaction",
+    "view_slabreach",
+    "view_careplan",
+    "add_careplan",
+    "change_careplan",
+    "view_careplanstep",
+    "add_careplanstep",
+    "change_careplanstep",
+    "delete_careplanstep",
+]
 
 
 class PatientsConfig(AppConfig):
@@ -31,12 +58,23 @@ class PatientsConfig(AppConfig):
             "add_document",
             "change_document",
             "delete_document",
+            *_CARE,
+            # The need in the patient's words, the answers and what came with them.
+            "read_care_request_need",
         ],
-        "care_coordinator": [*_FILE, *_INSURANCE, *_GUARDIANS, *_CONSENTS, *_ERASURE],
+        "care_coordinator": [
+            *_FILE,
+            *_INSURANCE,
+            *_GUARDIANS,
+            *_CONSENTS,
+            *_ERASURE,
+            *_CARE,
+        ],
         "manager": [
             "view_patient",
             "view_insurancecoverage",
             "view_healthdataconsent",
             "view_erasurerequest",
+            *_CARE,
         ],
     }

@@ -173,7 +173,7 @@ class AddOnlyInline(admin.TabularInline):
 class EventInline(ReadOnlyInline):
     model = CareRequestEvent
     verbose_name_plural = _("timeline")
-    fields = ["created_at", "what", "actor_label", "comment", "public"]
+    fields = ["created_at", "what", "actor_name", "comment", "public"]
     readonly_fields = fields
     ordering = ["created_at", "pk"]
 
@@ -188,6 +188,10 @@ class EventInline(ReadOnlyInline):
         if obj.kind == CareRequestEvent.Kind.CREATED:
             return format_html("<strong>{}</strong>", obj.get_kind_display())
         return obj.get_kind_display()
+
+    @admin.display(description=_("by"))
+    def actor_name(self, obj: CareRequestEvent) -> str:
+        return obj.actor_name
 
 
 class ChecklistForm(forms.ModelForm):
@@ -945,7 +949,7 @@ class CareRequestAdmin(admin.ModelAdmin):
                 self._save_tasks(request, care_request, formset)
             else:
                 for inline in formset.forms:
-                    if inline.instance.pk or not inline.has_changed():
+                    if not inline.instance._state.adding or not inline.has_changed():
                         continue
                     data = inline.cleaned_data
                     if not data or data.get("DELETE"):
@@ -988,7 +992,7 @@ class CareRequestAdmin(admin.ModelAdmin):
             if not inline.has_changed() or not inline.cleaned_data:
                 continue
             data = inline.cleaned_data
-            if inline.instance.pk is None or inline.instance._state.adding:
+            if inline.instance._state.adding:
                 care_team.add_care_task(
                     care_request=care_request,
                     by=request.user,
@@ -1264,7 +1268,7 @@ class CarePlanAdmin(admin.ModelAdmin):
             data = inline.cleaned_data
             if data.get("DELETE") and inline.instance.pk:
                 inline.instance.delete()
-            elif inline.instance.pk is None or inline.instance._state.adding:
+            elif inline.instance._state.adding:
                 care_team.add_care_plan_step(
                     plan=plan,
                     by=request.user,

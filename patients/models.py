@@ -1930,7 +1930,9 @@ class CareRequestEvent(TimeStampedModel):
         related_name="+",
         verbose_name=_("by"),
     )
-    actor_label = models.CharField(_("by (name at the time)"), max_length=255)
+    actor_label = models.CharField(
+        _("by (name at the time)"), max_length=255, blank=True
+    )
     comment = EncryptedTextField(_("comment (team only)"), blank=True)
     public = models.BooleanField(_("shown to the patient"), default=False)
     public_note = EncryptedTextField(_("note to the patient"), blank=True)
@@ -1954,6 +1956,10 @@ class CareRequestEvent(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.care_request.reference} · {self.get_kind_display()}"
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor_label or str(_("the service"))
 
     @property
     def public_text(self) -> str:

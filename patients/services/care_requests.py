@@ -80,8 +80,9 @@ def _is_user(user) -> bool:
 
 
 def actor_label(user) -> str:
+    """The actor's name at the time; empty for the service itself (a task, a hook)."""
     if not _is_user(user):
-        return str(_("the service"))
+        return ""
     return (user.get_full_name() or user.email)[:255]
 
 
@@ -387,8 +388,10 @@ def submit_care_request(
         **preferences,
     )
     care_request.full_clean(exclude=["reference", "state"])
-    _set_due_dates(care_request, start=timezone.now())
     care_request.save()
+    # The clocks run from the moment of arrival, which the insert stamped.
+    _set_due_dates(care_request, start=care_request.created_at)
+    care_request.save(update_fields=DUE_FIELDS)
     for upload, document_kind in attachments:
         document = upload_document(
             patient=patient,
@@ -419,12 +422,14 @@ def submit_care_request(
     _assign_default_concierge(care_request, by=by)
     if emergency:
         labels = ", ".join(flag["label"] for flag in care_request.red_flags)
-        care_request = _escalate(
+        _escalate(
             care_request=care_request,
             by=by,
             comment=_("Red flags at intake: %(flags)s.") % {"flags": labels},
         )
-    return care_request
+    return CareRequest.objects.select_related("patient", "assigned_to").get(
+        pk=care_request.pk
+    )
 
 
 def _assign_default_concierge(care_request: CareRequest, *, by) -> None:
