@@ -20,6 +20,8 @@ from django_fsm import can_proceed
 from simple_history.admin import SimpleHistoryAdmin
 
 from conciergerie.accounts.models import User
+from conciergerie.audit.models import AccessLog
+from patients.access import AuditObject, audit
 
 from . import services
 from .forms import (
@@ -691,6 +693,21 @@ class ClaimAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
         obj.refresh_from_db()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        claim = getattr(response, "context_data", {}).get("original")
+        if request.method == "GET" and claim is not None:
+            # The claim names the patient's care: reading it is in their log.
+            audit(
+                by=request.user,
+                action=AccessLog.Action.READ,
+                patient=claim.patient,
+                what=AuditObject.INSURANCE,
+                object_id=claim.reference,
+                request=request,
+            )
+        return response
 
     def add_view(self, request, form_url="", extra_context=None):
         try:

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from conciergerie.audit.models import AccessLog
+from patients.access import AuditObject, audit
 from patients.models import Patient
 from patients.services import document_filename
 
@@ -240,6 +242,16 @@ def _payer_claim(token: str) -> Claim:
 def payer_documents(request: HttpRequest, token: str) -> HttpResponse:
     """The documents of a claim, for the payer's claims service (link by email)."""
     claim = _payer_claim(token)
+    audit(
+        by=None,
+        action=AccessLog.Action.READ,
+        patient=claim.patient,
+        what=AuditObject.INSURANCE,
+        object_id=claim.reference,
+        request=request,
+        reason=_("Claim opened by %(payer)s through the link of its email")
+        % {"payer": claim.payer_label},
+    )
     response = render(
         request,
         "reimbursements/payer_documents.html",

@@ -18,6 +18,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -462,11 +463,29 @@ def attach_invoice_pdf(*, claim: Claim, by: Actor, request=None) -> ClaimDocumen
     return _attach(claim, document, kind=ClaimDocument.Kind.INVOICE, by=by)
 
 
-def _follow_up_task(claim: Claim, *, title: str, days: int) -> AdministrativeProcedure:
+def task_owner(claim: Claim) -> User | None:
+    """The concierge in charge, or, if they left the team, a colleague who may act."""
+    owner = claim.owner
+    if owner.is_active and owner.is_staff:
+        return owner
+    colleagues = User.objects.filter(is_active=True, is_staff=True).filter(
+        Q(groups__permissions__codename="change_claim")
+        | Q(user_permissions__codename="change_claim")
+        | Q(is_superuser=True)
+    )
+    return colleagues.order_by("-is_superuser", "pk").first()
+
+
+def _follow_up_task(
+    claim: Claim, *, title: str, days: int
+) -> AdministrativeProcedure | None:
+    owner = task_owner(claim)
+    if owner is None:
+        return None
     return open_procedure(
         kind=AdministrativeProcedure.Kind.CLAIM_FOLLOW_UP,
         title=title[:200],
-        owner=claim.owner,
+        owner=owner,
         due_on=timezone.localdate() + dt.timedelta(days=days),
         patient=claim.patient,
         claim=claim,

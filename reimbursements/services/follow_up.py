@@ -10,8 +10,10 @@ charge a follow-up task. A claim paid, rejected or closed is never chased.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +22,8 @@ from ..models import Claim, ClaimChase, ClaimEvent
 from .claims import _event, _follow_up_task, email_payer
 
 CHASE_TEMPLATE = "reimbursements/email/claim_chase"
+
+logger = logging.getLogger(__name__)
 
 
 def chase_delay(payer: str) -> dt.timedelta:
@@ -42,8 +46,13 @@ def chase_unanswered_claims(*, now: dt.datetime | None = None) -> int:
             .values_list("pk", flat=True)
         )
         for claim_id in late:
-            if chase_claim(claim_id=claim_id, now=now):
-                chased += 1
+            try:
+                if chase_claim(claim_id=claim_id, now=now):
+                    chased += 1
+            except ValidationError:
+                # One claim in an odd state must not stop the others being chased;
+                # its own chase rolled back and is tried again on the next run.
+                logger.exception("Claim %s could not be chased", claim_id)
     return chased
 
 

@@ -86,6 +86,12 @@ def test_an_insurer_lists_only_the_claims_sent_to_it(
     ids = [row["id"] for row in response.json()["results"]]
     assert ids == [str(claim.public_id)]
     assert str(draft.public_id) not in ids
+    assert (
+        AccessLog.objects.filter(
+            actor=harmonie.user, object_id=claim.reference, action=AccessLog.Action.READ
+        ).count()
+        == 1
+    )
     row = response.json()["results"][0]
     assert row["payer"]["contract_number"] == "HM-2026-0042"
     assert row["beneficiary"]["reference"] == claim.patient.reference

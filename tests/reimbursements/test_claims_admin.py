@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from conciergerie.audit.models import AccessLog
 from reimbursements import services
 from reimbursements.models import Claim, ClaimDocument, ClaimEvent, Payer
 from tests.patients.factories import PDF_BYTES, DocumentFactory, PatientFactory
@@ -149,6 +150,9 @@ def test_the_steps_of_a_claim_from_its_page(staff_client, coordinator):
 
     assert page.status_code == 200
     assert "/send/" in page.content.decode()
+    assert AccessLog.objects.filter(
+        actor=coordinator, object_id=claim.reference, face=AccessLog.Face.ADMIN
+    ).exists()
     assert [r.status_code for r in (sent, acknowledged, paid, appealed, closed)] == [
         302
     ] * 5

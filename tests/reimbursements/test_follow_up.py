@@ -204,3 +204,41 @@ def test_the_chase_runs_as_a_scheduled_task(coordinator, mutuelle, settings):
     assert result == 1
     entry = settings.CELERY_BEAT_SCHEDULE["reimbursements-chase-unanswered-claims"]
     assert entry["task"] == "reimbursements.tasks.chase_unanswered_claims"
+
+
+def test_when_the_concierge_left_the_team_a_colleague_gets_the_task(
+    coordinator, manager, mutuelle
+):
+    claim = sent_claim(by=coordinator, via=SendingMethod.EMAIL)
+    coordinator.is_active = False
+    coordinator.save(update_fields=["is_active"])
+
+    chased = services.chase_unanswered_claims(now=_after(claim, 10))
+
+    assert chased == 1
+    assert AdministrativeProcedure.objects.get(claim=claim).owner == manager
+    assert _chase_emails().count() == 1
+
+
+def test_a_claim_that_cannot_be_chased_does_not_stop_the_others(
+    coordinator, mutuelle, monkeypatch
+):
+    from reimbursements.services import follow_up
+
+    first = sent_claim(by=coordinator, via=SendingMethod.EMAIL)
+    second = sent_claim(by=coordinator, via=SendingMethod.EMAIL)
+    real = follow_up.chase_claim
+
+    def broken_for_the_first(*, claim_id, now):
+        if claim_id == first.pk:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError("broken", code="broken")
+        return real(claim_id=claim_id, now=now)
+
+    monkeypatch.setattr(follow_up, "chase_claim", broken_for_the_first)
+
+    chased = services.chase_unanswered_claims(now=_after(second, 10))
+
+    assert chased == 1
+    assert list(ClaimChase.objects.values_list("claim", flat=True)) == [second.pk]

@@ -247,6 +247,11 @@ def test_the_payers_link_lists_and_serves_the_documents_and_logs_each_download(
 
     assert page.status_code == 200
     assert page["X-Robots-Tag"] == "noindex, nofollow"
+    opened = AccessLog.objects.filter(
+        patient_ref=claim.patient.reference, action=AccessLog.Action.READ
+    ).get()
+    assert (opened.actor, opened.object_id) == (None, claim.reference)
+    assert "Harmonie Mutuelle" in opened.reason
     assert claim.patient.full_name in page.content.decode()
     assert download.status_code == 200
     assert download.content == PDF_BYTES
