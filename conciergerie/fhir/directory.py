@@ -54,7 +54,7 @@ V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 GENDERS = {"female": "female", "male": "male"}
 LANGUAGE_TAGS = {"lsf": "fsl"}  # French Sign Language's BCP 47 tag
-APPOINTMENT_TYPES = {
+APPOINTMENT_TYPES: dict[str, tuple[str, str]] = {
     ConsultationType.Kind.FIRST_VISIT: ("ROUTINE", "Routine appointment"),
     ConsultationType.Kind.FOLLOW_UP: ("FOLLOWUP", "A follow up visit"),
     ConsultationType.Kind.TELECONSULTATION: ("ROUTINE", "Routine appointment"),

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -26,6 +27,7 @@ from .models import (
 )
 
 SECRETS_PAGE = "partners/admin/secret.html"
+StrOrPromise = str | Promise
 
 
 def _scope_choices() -> list[tuple[str, str]]:
@@ -33,7 +35,7 @@ def _scope_choices() -> list[tuple[str, str]]:
 
 
 def show_secrets(
-    request, *, title: str, rows: list[dict], note: str
+    request, *, title: StrOrPromise, rows: list[dict], note: StrOrPromise
 ) -> TemplateResponse:
     """The one page where freshly made secrets appear; nothing keeps them."""
     response = TemplateResponse(
@@ -80,7 +82,7 @@ class ContactInline(admin.TabularInline):
 class ApplicationInline(admin.TabularInline):
     model = PartnerApplication
     extra = 0
-    fields = ["application", "allowed_scopes", "secret_rotated_at", "revoked_at"]
+    fields = ("application", "allowed_scopes", "secret_rotated_at", "revoked_at")
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -451,7 +453,7 @@ class AttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
-    fields = [
+    fields = (
         "attempted_at",
         "status_code",
         "succeeded",
@@ -459,7 +461,7 @@ class AttemptInline(admin.TabularInline):
         "error",
         "duration_ms",
         "response_excerpt",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -485,7 +487,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    fields = [
+    fields = (
         "public_id",
         "event",
         "payload",
@@ -499,7 +501,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "failed_at",
         "message",
         "redelivery_of",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description=_("event"), ordering="event__event_type")

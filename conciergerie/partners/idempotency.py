@@ -83,7 +83,7 @@ def fingerprint(request: HttpRequest) -> str:
                 json.loads(body or b"null"), sort_keys=True, separators=(",", ":")
             ).encode()
     elif content_type.startswith("multipart/"):
-        boundary = request.content_params.get("boundary", "")
+        boundary = (request.content_params or {}).get("boundary", "")
         if boundary:
             body = body.replace(boundary.encode("latin-1"), b"BOUNDARY")
     digest = hashlib.sha256()
@@ -101,7 +101,7 @@ def fingerprint(request: HttpRequest) -> str:
 def _claim(*, user_id: int, key: str, digest: str, request: HttpRequest):
     """Claim the key: return (record, None) to run the view, or (None, response)."""
     now = timezone.now()
-    values = {
+    values: dict[str, object] = {
         "fingerprint": digest,
         "method": request.method,
         "path": request.path[:500],

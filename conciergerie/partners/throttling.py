@@ -19,7 +19,7 @@ RATE_CACHE_SECONDS = 60
 def organisation_rate(user_id: int) -> str:
     """The organisation's own rate ("" for the default), cached for a minute: the
     throttle runs on every request and must not cost a query each time."""
-    return cache.get_or_set(
+    rate = cache.get_or_set(
         f"partners:rate:{user_id}",
         lambda: (
             Organisation.objects.filter(service_user_id=user_id)
@@ -29,6 +29,7 @@ def organisation_rate(user_id: int) -> str:
         ),
         RATE_CACHE_SECONDS,
     )
+    return rate or ""
 
 
 class PartnerRateThrottle(SimpleRateThrottle):

@@ -63,7 +63,7 @@ def _check_destination(url: str) -> None:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port)}
     except OSError as error:
         raise DeliveryError(
             f"Cannot resolve {host}: {error}", code="dns_error", transient=True
