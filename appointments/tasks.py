@@ -32,3 +32,14 @@ def close_stale_waitlist() -> int:
 def chase_missing_reports() -> int:
     """Remind practitioners whose report is late (daily)."""
     return services.chase_missing_reports()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def close_other_offers(offer_id: int) -> int:
+    """An offer was accepted: close the other offers of the same slot."""
+    from .models import WaitlistOffer
+
+    offer = WaitlistOffer.objects.select_related("entry").filter(pk=offer_id).first()
+    if offer is None:
+        return 0
+    return services.waitlist.close_other_offers(offer=offer)

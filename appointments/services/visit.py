@@ -372,7 +372,7 @@ def receive_report(
     """File the practitioner's report in the patient's documents; tell the patient."""
     now = now or timezone.now()
     report = (
-        ReportRequest.objects.select_for_update()
+        ReportRequest.objects.select_for_update(of=("self",))
         .select_related("appointment__practitioner", "appointment__patient")
         .get(pk=report.pk)
     )

@@ -19,7 +19,7 @@ from django_fsm import can_proceed
 
 from specialists.models import ConsultationType, Practitioner
 
-from .. import access, availability, links, outbox, rules
+from .. import access, availability, links, outbox, rules, tasks
 from ..models import Appointment, WaitlistEntry, WaitlistOffer
 from .booking import SlotTaken, book_appointment, reschedule_appointment
 
@@ -182,7 +182,7 @@ def accept_offer(
     failure: ValidationError | None = None
     with transaction.atomic():
         offer = (
-            WaitlistOffer.objects.select_for_update()
+            WaitlistOffer.objects.select_for_update(of=("self",))
             .select_related("entry__patient", "entry__practitioner")
             .get(pk=offer.pk)
         )
@@ -221,7 +221,10 @@ def accept_offer(
                 )
                 entry.fulfil()
                 entry.save(update_fields=["state", "fulfilled_at", "updated_at"])
-                _close_other_offers(offer, now=now)
+                # After commit: the losers hold their own offer's lock until
+                # they learn they lost; closing their offers here would
+                # wait for them while they wait for this booking.
+                tasks.close_other_offers.delay_on_commit(offer.pk)
                 return appointment
     # Raised after the block: the offer's new state (lost, expired) is kept.
     raise failure
@@ -254,8 +257,9 @@ def _take(offer: WaitlistOffer, entry: WaitlistEntry, *, by, via: str, now):
     )
 
 
-def _close_other_offers(offer: WaitlistOffer, *, now: datetime) -> int:
+def close_other_offers(*, offer: WaitlistOffer, now: datetime | None = None) -> int:
     """The slot is gone: the other patients' offers for it are closed."""
+    now = now or timezone.now()
     return (
         WaitlistOffer.objects.filter(
             entry__practitioner_id=offer.entry.practitioner_id,
