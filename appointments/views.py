@@ -53,6 +53,7 @@ from .models import (
 )
 
 RESCHEDULE_DAYS = 21
+SLOTS_PER_DAY = 8
 REFUSALS = {
     services.visit.EXPIRED: (
         410,
@@ -188,19 +189,22 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _reschedule_slots(appointment: Appointment):
+    """Free slots to move to: a few a day over three weeks, not only the first."""
     now = timezone.now()
-    start = max(now, timezone.localtime(now).replace(hour=0, minute=0))
-    return [
-        slot
-        for slot in availability.compute(
-            appointment.practitioner_id,
-            kind=appointment.consultation_kind,
-            start=start,
-            end=start + timedelta(days=RESCHEDULE_DAYS),
-            now=now,
-        )
-        if slot.starts_at != appointment.starts_at
-    ][:40]
+    per_day: dict = {}
+    for slot in availability.compute(
+        appointment.practitioner_id,
+        kind=appointment.consultation_kind,
+        start=now,
+        end=now + timedelta(days=RESCHEDULE_DAYS),
+        now=now,
+    ):
+        if slot.starts_at == appointment.starts_at:
+            continue
+        day = per_day.setdefault(timezone.localtime(slot.starts_at).date(), [])
+        if len(day) < SLOTS_PER_DAY:
+            day.append(slot)
+    return [slot for day in sorted(per_day) for slot in per_day[day]]
 
 
 @login_required
