@@ -53,12 +53,19 @@ def new_reference() -> str:
     return REFERENCE_PREFIX + body
 
 
-def normalise_reference(value: str) -> str:
-    """What people type for a reference: any case, with or without the prefix."""
+def normalise_reference(value: str, prefix: str = REFERENCE_PREFIX) -> str:
+    """What people type for a reference: any case, with or without the prefix.
+
+    The body has a fixed length and may itself start with the prefix's letter
+    ("PB2752" is the body of P-PB2752), so only a longer value loses that letter.
+    """
     value = (value or "").strip().upper().replace(" ", "")
-    if not value.startswith(REFERENCE_PREFIX):
-        value = REFERENCE_PREFIX + value.removeprefix("P")
-    return value
+    if value.startswith(prefix):
+        return value
+    letter = prefix.rstrip("-")
+    if len(value) == REFERENCE_LENGTH + len(letter) and value.startswith(letter):
+        value = value.removeprefix(letter)
+    return prefix + value
 
 
 class Channel(models.TextChoices):
@@ -1229,10 +1236,7 @@ def new_care_request_reference() -> str:
 
 def normalise_care_request_reference(value: str) -> str:
     """What people type for a request reference: any case, with or without D-."""
-    value = (value or "").strip().upper().replace(" ", "")
-    if not value.startswith(CARE_REQUEST_PREFIX):
-        value = CARE_REQUEST_PREFIX + value.removeprefix("D")
-    return value
+    return normalise_reference(value, prefix=CARE_REQUEST_PREFIX)
 
 
 class Urgency(models.TextChoices):
