@@ -656,7 +656,10 @@ class CareRequestAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<li><strong>{}</strong> — « {} »</li>",
-                ((flag.get("label"), flag.get("words")) for flag in obj.red_flags),
+                (
+                    (care_requests.red_flag_text(flag, "label"), flag.get("words"))
+                    for flag in obj.red_flags
+                ),
             ),
         )
 

@@ -98,8 +98,9 @@ def _emergency_context(red_flags: list[dict]) -> dict:
     suicidal = any(flag.get("code") == "suicidal" for flag in red_flags)
     advice = []
     for flag in red_flags:
-        if flag.get("advice") and flag["advice"] not in advice:
-            advice.append(flag["advice"])
+        text = care_requests.red_flag_text(flag, "advice")
+        if text and text not in advice:
+            advice.append(text)
     return {
         "emergency_numbers": emergency_numbers(suicidal=suicidal),
         "emergency_advice": advice,
@@ -158,7 +159,7 @@ def new(request: HttpRequest) -> HttpResponse:
         files=files,
         user=request.user,
         prefix="start",
-        initial={"patient": request.GET.get("for", "")},
+        initial={"patient": request.GET["for"]} if request.GET.get("for") else None,
     )
     if request.method != "POST" or not start.is_valid():
         return _render_start(request, start)

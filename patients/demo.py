@@ -20,7 +20,7 @@ from conciergerie.accounts.roles import Role
 from conciergerie.accounts.services import create_user_with_role
 from conciergerie.demo import DEMO_PASSWORD
 
-from . import services
+from . import care_demo, services
 from .models import (
     Channel,
     Document,
@@ -100,6 +100,7 @@ DOCUMENTS = [
 def seed(*, stdout) -> None:
     if Patient.objects.filter(registration_channel=Channel.SEED).exists():
         stdout.write("Demo patients already present.")
+        care_demo.seed(stdout=stdout)
         _print_logins(stdout)
         return
     fake = Faker("fr_FR")
@@ -172,6 +173,7 @@ def seed(*, stdout) -> None:
         message="Je déménage à l'étranger et ne souhaite plus utiliser le service.",
     )
     stdout.write(f"{Patient.objects.count()} demo patient files.")
+    care_demo.seed(stdout=stdout)
     _print_logins(stdout)
 
 

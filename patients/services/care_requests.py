@@ -255,6 +255,17 @@ def _flags_payload(matches: Sequence[triage.RedFlagMatch]) -> list[dict[str, str
     ]
 
 
+_RED_FLAGS_BY_CODE = {flag.code: flag for flag in triage.RED_FLAGS}
+
+
+def red_flag_text(flag: Mapping[str, str], part: str) -> str:
+    """A stored red flag's label or advice, in the reader's language."""
+    known = _RED_FLAGS_BY_CODE.get(flag.get("code", ""))
+    if known is not None:
+        return str(getattr(known, part))
+    return flag.get(part, "")
+
+
 def _known_specialty(code: str) -> bool:
     from specialists.models import Specialty
 

@@ -14,6 +14,19 @@ from tests.patients.factories import CareRequestFactory, CareTaskFactory
 State = CareRequest.State
 
 
+@pytest.fixture(autouse=True)
+def _vat_rates(db):
+    """A browser test's flush may have emptied the rates a data migration loads."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from billing.models import VatRate
+
+    if not VatRate.objects.exists():
+        import_module("billing.migrations.0004_seed_catalogue").seed(apps, None)
+
+
 @pytest.fixture
 def finishing(patient):
     return CareRequestFactory(patient=patient, state=State.FOLLOW_UP)
