@@ -22,6 +22,8 @@ from conciergerie.audit.services import record_access
 from .. import files, tasks
 from ..access import AuditObject, audit
 from ..models import (
+    CarePlan,
+    CareRequest,
     Document,
     ErasureRequest,
     Guardianship,
@@ -117,6 +119,7 @@ def export_data(patient: Patient) -> dict:
     """Everything the file holds about the patient, in plain JSON-ready values."""
     profile = MedicalProfile.objects.filter(patient=patient).first()
     documents = list(Document.objects.filter(patient=patient))
+    care_requests = CareRequest.objects.filter(patient=patient).order_by("created_at")
     return {
         "format": "conciergerie-patient-export/1",
         "generated_at": timezone.now(),
@@ -257,6 +260,72 @@ def export_data(patient: Patient) -> dict:
                 "outcome": e.outcome,
             }
             for e in ErasureRequest.objects.filter(patient=patient)
+        ],
+        "care_requests": [_export_care_request(r) for r in care_requests],
+        "care_plan": _export_care_plan(patient),
+    }
+
+
+def _export_care_request(care_request: CareRequest) -> dict:
+    """A request as the patient may read it: their words, the timeline, the thread
+    (the team's internal notes are working notes about the service, not data the
+    patient gave; they stay out)."""
+    return {
+        "reference": care_request.reference,
+        "kind": care_request.kind,
+        "received_at": care_request.created_at,
+        "through": care_request.channel,
+        "need": care_request.need,
+        "answers": care_request.answers,
+        "specialty": care_request.specialty or care_request.suggested_specialty,
+        "urgency": care_request.urgency,
+        "state": care_request.state,
+        "preferences": {
+            "postal_code": care_request.place_postal_code,
+            "commune": care_request.place_commune,
+            "radius_km": care_request.radius_km,
+            "available_from": care_request.available_from,
+            "available_until": care_request.available_until,
+            "availability": care_request.availability_notes,
+            "languages": care_request.languages,
+            "practitioner_gender": care_request.practitioner_gender,
+            "max_budget": care_request.max_budget,
+            "sector": care_request.sector,
+            "mode": care_request.mode,
+            "wheelchair_access": care_request.wheelchair_access,
+        },
+        "timeline": [
+            {
+                "at": event.created_at,
+                "state": event.to_state,
+                "text": event.public_text,
+                "note": event.public_note,
+            }
+            for event in care_request.events.public().order_by("created_at", "pk")
+        ],
+        "messages": [
+            {"at": message.created_at, "from": message.side, "text": message.body}
+            for message in care_request.messages.all()
+        ],
+        "documents": list(care_request.documents.values_list("pk", flat=True)),
+    }
+
+
+def _export_care_plan(patient: Patient) -> dict | None:
+    plan = CarePlan.objects.filter(patient=patient).first()
+    if plan is None:
+        return None
+    return {
+        "goals": plan.goals,
+        "updated_at": plan.updated_at,
+        "steps": [
+            {
+                "title": step.title,
+                "planned_for": step.planned_for,
+                "status": step.status,
+                "details": step.details,
+            }
+            for step in plan.steps.all()
         ],
     }
 
@@ -497,6 +566,10 @@ def purge_patient(*, patient: Patient) -> None:
         Document.objects.filter(patient=patient).values_list("storage_name", flat=True)
     )
     SharingConsent.objects.filter(patient=patient).delete()
+    # Care requests are part of the medical record: they go with it (their
+    # events, messages, notes and tasks by cascade).
+    CareRequest.objects.filter(patient=patient).delete()
+    CarePlan.objects.filter(patient=patient).delete()
     Document.objects.filter(patient=patient).delete()
     MedicalProfile.objects.filter(patient=patient).delete()
     MedicalProfile.history.filter(patient_id=patient.pk).delete()

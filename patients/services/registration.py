@@ -14,6 +14,8 @@ from conciergerie.audit.models import AccessLog
 
 from ..access import AuditObject, audit
 from ..models import (
+    CarePlan,
+    CareRequest,
     Channel,
     Document,
     Guardianship,
@@ -353,6 +355,7 @@ def merge_patients(*, keep: Patient, duplicate: Patient, by, request=None) -> Pa
         ):
             Guardianship.objects.filter(pk=guardianship.pk).update(patient=keep)
     _merge_medical_profiles(keep=keep, duplicate=duplicate, by=by)
+    _merge_care(keep=keep, duplicate=duplicate)
     _move_other_apps_rows(keep=keep, duplicate=duplicate)
 
     keep.assigned_staff.add(*duplicate.assigned_staff.all())
@@ -419,6 +422,27 @@ def _merge_medical_profiles(*, keep: Patient, duplicate: Patient, by) -> None:
     target.measurements = {**source.measurements, **target.measurements}
     target.updated_by = by
     target.save()
+
+
+def _merge_care(*, keep: Patient, duplicate: Patient) -> None:
+    """Care requests follow the kept file; so does the care plan, or its steps."""
+    CareRequest.objects.filter(patient=duplicate).update(patient=keep)
+    source = CarePlan.objects.filter(patient=duplicate).first()
+    if source is None:
+        return
+    target = CarePlan.objects.filter(patient=keep).first()
+    if target is None:
+        CarePlan.objects.filter(pk=source.pk).update(patient=keep)
+        return
+    offset = target.steps.count()
+    for step in source.steps.all():
+        step.plan = target
+        step.position += offset
+        step.save(update_fields=["plan", "position", "updated_at"])
+    if source.goals and source.goals not in target.goals:
+        target.goals = f"{target.goals}\n\n{source.goals}".strip()
+        target.save(update_fields=["goals", "updated_at"])
+    source.delete()
 
 
 def _move_other_apps_rows(*, keep: Patient, duplicate: Patient) -> None:

@@ -451,3 +451,59 @@ def test_only_advisers_change_the_triage(care_request, coordinator):
         care_requests.update_triage(
             care_request=care_request, by=coordinator, urgency="urgent"
         )
+
+
+# --- The patient file's life: merge, export, purge --------------------------------
+
+
+def test_merging_two_files_moves_the_requests_and_the_care_plan(patient, adviser):
+    from patients import services
+    from tests.patients.factories import PatientFactory
+
+    duplicate = PatientFactory(consented=True)
+    moved = CareRequestFactory(patient=duplicate)
+    care_team.save_care_plan(patient=patient, by=adviser, goals="Marcher.")
+    other_plan = care_team.save_care_plan(
+        patient=duplicate, by=adviser, goals="Dormir."
+    )
+    care_team.add_care_plan_step(plan=other_plan, by=adviser, title="Bilan du sommeil")
+
+    services.merge_patients(keep=patient, duplicate=duplicate, by=adviser)
+
+    moved.refresh_from_db()
+    assert moved.patient == patient
+    plan = CarePlan.objects.get(patient=patient)
+    assert "Dormir." in plan.goals
+    assert [step.title for step in plan.steps.all()] == ["Bilan du sommeil"]
+
+
+def test_the_export_gives_the_patient_their_requests_without_internal_notes(
+    patient, coordinator
+):
+    from patients import services
+
+    care_request = CareRequestFactory(patient=patient, need="Plaques qui grattent.")
+    care_team.add_internal_note(
+        care_request=care_request, by=coordinator, body="NOTE-INTERNE"
+    )
+    care_team.post_message(care_request=care_request, by=coordinator, body="Bonjour")
+
+    data = services.export_data(patient)
+
+    exported = data["care_requests"][0]
+    assert exported["reference"] == care_request.reference
+    assert exported["need"] == "Plaques qui grattent."
+    assert exported["messages"][0]["text"] == "Bonjour"
+    assert "NOTE-INTERNE" not in str(data)
+
+
+def test_purging_a_file_removes_its_care_requests(patient, adviser):
+    from patients import services
+
+    CareRequestFactory(patient=patient)
+    care_team.save_care_plan(patient=patient, by=adviser, goals="x")
+
+    services.purge_patient(patient=patient)
+
+    assert not CareRequest.objects.filter(patient=patient).exists()
+    assert not CarePlan.objects.filter(patient=patient).exists()
