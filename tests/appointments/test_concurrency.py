@@ -43,11 +43,11 @@ def race(count: int, attempt) -> list:
     return results
 
 
-def test_fifty_simultaneous_bookings_of_one_slot_make_exactly_one_appointment(
-    busy_live_server, settings, partner_client, partner_token, proof_scale, capsys
-):
+def booking_race(
+    rounds: int, *, server: str, settings, partner_client, partner_token, capsys
+) -> Counter:
+    """`rounds` slots, each booked by fifty partner requests released together."""
     settings.API_THROTTLE_PARTNER = "1000000/min"
-    rounds = proof_scale(3, 20)
     practitioner = open_practitioner()
     partner = partner_client.user
     patients = [
@@ -56,7 +56,7 @@ def test_fifty_simultaneous_bookings_of_one_slot_make_exactly_one_appointment(
     ]
     token = partner_token(partner_client, "appointments:read appointments:write")
     headers = {"Authorization": f"Bearer {token.token}"}
-    url = f"{busy_live_server}/api/v1/appointments/"
+    url = f"{server}/api/v1/appointments/"
     slots = free_slots(practitioner, after=timezone.now() + timedelta(days=2), days=30)[
         ::2
     ][:rounds]
@@ -105,6 +105,40 @@ def test_fifty_simultaneous_bookings_of_one_slot_make_exactly_one_appointment(
             f"\nBooking race: {rounds} rounds of {ATTEMPTS} simultaneous requests, "
             f"statuses {dict(statuses)}"
         )
+    return statuses
+
+
+def test_fifty_simultaneous_bookings_of_one_slot_make_exactly_one_appointment(
+    busy_live_server, settings, partner_client, partner_token, proof_scale, capsys
+):
+    rounds = proof_scale(3, 20)
+
+    statuses = booking_race(
+        rounds,
+        server=busy_live_server,
+        settings=settings,
+        partner_client=partner_client,
+        partner_token=partner_token,
+        capsys=capsys,
+    )
+
+    assert statuses == {201: rounds, 409: rounds * (ATTEMPTS - 1)}
+
+
+@pytest.mark.proof
+def test_twenty_rounds_of_fifty_simultaneous_bookings_make_twenty_appointments(
+    busy_live_server, settings, partner_client, partner_token, capsys
+):
+    statuses = booking_race(
+        20,
+        server=busy_live_server,
+        settings=settings,
+        partner_client=partner_client,
+        partner_token=partner_token,
+        capsys=capsys,
+    )
+
+    assert statuses == {201: 20, 409: 20 * (ATTEMPTS - 1)}
 
 
 def test_the_first_waitlisted_patient_to_accept_a_freed_slot_wins_it(settings):
