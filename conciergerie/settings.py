@@ -449,6 +449,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CareRequestKindEnum": "patients.models.CareRequest.Kind",
         "DocumentKindEnum": "patients.models.Document.Kind",
+        "ConsultationKindEnum": "specialists.models.ConsultationType.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
