@@ -331,8 +331,12 @@ def _care_sheet(claim: Claim) -> bytes:
 
 def _send(claim: Claim, owner: User, sent_at: dt.datetime) -> Claim:
     via = Via.EMAIL if claim.payer_email else Via.POST
+    # Demo history: the claim was prepared, then left days ago, as the board's
+    # ages and the patient's timeline show.
+    prepared_at = sent_at - dt.timedelta(days=1)
+    Claim.objects.filter(pk=claim.pk).update(created_at=prepared_at)
+    claim.events.update(created_at=prepared_at)
     claim = services.send_claim(claim=claim, by=owner, via=via)
-    # Demo history: the claim left days ago, as the board's ages show.
     Claim.objects.filter(pk=claim.pk).update(sent_at=sent_at, awaiting_since=sent_at)
     claim.events.filter(kind="sent").update(created_at=sent_at)
     claim.refresh_from_db()

@@ -948,12 +948,16 @@ class ClaimEvent(TimeStampedModel):
     def public_text(self) -> str:
         """The step in plain words, as the patient reads it."""
         payer = self.claim.payer_label
-        method = self.claim.get_sent_via_display() if self.claim.sent_via else ""
+        method = {
+            SendingMethod.EMAIL: gettext("by email"),
+            SendingMethod.POST: gettext("by post"),
+            SendingMethod.PORTAL: gettext("on its online portal"),
+        }.get(self.claim.sent_via, "")
         amount = format_euros(self.amount) if self.amount is not None else ""
         texts = {
             self.Kind.CREATED: gettext("We prepared the claim to %(payer)s."),
             self.Kind.DOCUMENT_ADDED: gettext("We attached a document: %(comment)s."),
-            self.Kind.SENT: gettext("We sent the claim to %(payer)s (%(method)s)."),
+            self.Kind.SENT: gettext("We sent the claim to %(payer)s %(method)s."),
             self.Kind.ACKNOWLEDGED: gettext("%(payer)s acknowledged the claim."),
             self.Kind.PAYMENT: gettext("%(payer)s paid %(amount)s."),
             self.Kind.REJECTED: gettext("%(payer)s rejected the claim: %(comment)s"),
@@ -965,7 +969,7 @@ class ClaimEvent(TimeStampedModel):
         }
         return texts[self.Kind(self.kind)] % {
             "payer": payer,
-            "method": str(method).lower(),
+            "method": method,
             "amount": amount,
             "comment": self.comment,
         }

@@ -150,14 +150,20 @@ def index(request: HttpRequest) -> HttpResponse:
         .select_related("patient")
         .order_by("-care_date", "-created_at", "payer")
     )
-    open_claims = [c for c in claims if c.state != Claim.State.CLOSED]
+    # A refused claim, or one closed without money, no longer counts as expected.
+    counted = [
+        claim
+        for claim in claims
+        if claim.state != Claim.State.REJECTED
+        and not (claim.state == Claim.State.CLOSED and not claim.amount_received)
+    ]
     return render(
         request,
         "reimbursements/index.html",
         {
             "visits": _visits(claims),
             "several_patients": len({claim.patient_id for claim in claims}) > 1,
-            "expected": sum((c.amount_expected for c in open_claims), start=ZERO),
+            "expected": sum((c.amount_expected for c in counted), start=ZERO),
             "received": sum((c.amount_received for c in claims), start=ZERO),
             "outstanding": sum((c.amount_outstanding for c in claims), start=ZERO),
             "flagged": sum(1 for claim in claims if claim.discrepancy_flagged),

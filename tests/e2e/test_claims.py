@@ -102,7 +102,7 @@ def test_a_patient_sees_expected_and_received_then_sends_a_proof(
     page.get_by_role("link", name=f"Suivre {mutuelle.reference}").click()
     page.get_by_role("heading", name=f"Demande {mutuelle.reference}").wait_for()
     timeline = page.get_by_role("region", name="Ce que nous avons fait")
-    assert "Nous avons envoyé la demande à Harmonie Mutuelle (courrier)." in (
+    assert "Nous avons envoyé la demande à Harmonie Mutuelle par courrier." in (
         timeline.inner_text()
     )
 

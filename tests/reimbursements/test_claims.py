@@ -694,7 +694,7 @@ def test_the_timeline_tells_the_patient_what_happened_in_plain_french(manager):
     assert texts == [
         "Nous avons préparé la demande à Harmonie Mutuelle.",
         "Nous avons joint un document : Feuille de soins.",
-        "Nous avons envoyé la demande à Harmonie Mutuelle (courrier).",
+        "Nous avons envoyé la demande à Harmonie Mutuelle par courrier.",
         "Harmonie Mutuelle a versé 20,00\xa0€.",
     ]
 

@@ -1,87 +1,48 @@
-"""The migration that links recorded acts and procedures to patient files."""
+"""The data step that links recorded acts and procedures to patient files.
+
+The step reads the models through the registry it is given; today's models have
+the same two fields it uses (`patient`, `unmatched_reference`), so it runs here
+on the real tables, inside the test's transaction, without migrating the shared
+test database back and forth.
+"""
 
 import datetime as dt
-from decimal import Decimal as D
+from importlib import import_module
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from django.apps import apps
 
+from reimbursements.models import AdministrativeProcedure, RecordedAct
 from tests.patients.factories import PatientFactory
+from tests.reimbursements.factories import (
+    AdministrativeProcedureFactory,
+    RecordedActFactory,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
-BEFORE = [("reimbursements", "0003_reference_tariffs")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+step = import_module("reimbursements.migrations.0004_patient_links")
 
 
-def _latest():
-    """Every app's leaf: going back to 0003 also unapplied the migrations of the
-    apps that depend on reimbursements, which the rest of the suite needs."""
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
-
-
-def test_typed_references_become_links_to_patient_files_and_come_back_when_undone(
-    django_user_model,
-):
-    # One test: every migration run costs seconds (graph, schema, flush).
+def test_typed_references_become_links_and_unknown_ones_are_kept(coordinator):
     kept = PatientFactory()
     duplicate = PatientFactory()
     duplicate.merged_into = kept
     duplicate.save()
-    owner = django_user_model.objects.create_user(
-        email="owner@example.fr", is_staff=True
+    typed = RecordedActFactory(
+        patient=None, unmatched_reference=kept.reference.lower().replace("p-", " ")
     )
-    old = _migrate(BEFORE)
-    Act = old.get_model("reimbursements", "Act")
-    RecordedAct = old.get_model("reimbursements", "RecordedAct")
-    Procedure = old.get_model("reimbursements", "AdministrativeProcedure")
-    act = Act.objects.get_or_create(
-        code="G", defaults={"label": "Consultation", "kind": "consultation"}
-    )[0]
-    shares = {
-        "performed_on": dt.date(2026, 3, 2),
-        "sector": "sector_1",
-        "fee": D("30"),
-        "base": D("30"),
-        "amo": D("19"),
-        "amc": D("9"),
-        "out_of_pocket": D("2"),
-    }
-    typed = RecordedAct.objects.create(
-        patient_reference=kept.reference.lower().replace("p-", ""), act=act, **shares
+    merged = RecordedActFactory(patient=None, unmatched_reference=duplicate.reference)
+    unknown = RecordedActFactory(patient=None, unmatched_reference="P-ZZZZZZ")
+    procedure = AdministrativeProcedureFactory(
+        patient=None, owner=coordinator, unmatched_reference=kept.reference
     )
-    merged = RecordedAct.objects.create(
-        patient_reference=duplicate.reference, act=act, **shares
-    )
-    unknown = RecordedAct.objects.create(
-        patient_reference="P-ZZZZZZ", act=act, **shares
-    )
-    procedure = Procedure.objects.create(
-        kind="ald",
-        title="Protocole ALD",
-        patient_reference=kept.reference,
-        owner_id=owner.pk,
-        due_on=dt.date(2026, 12, 1),
-    )
-    blank = Procedure.objects.create(
-        kind="other",
-        title="Sans patient",
-        owner_id=owner.pk,
-        due_on=dt.date(2026, 12, 1),
+    blank = AdministrativeProcedureFactory(
+        patient=None, owner=coordinator, due_on=dt.date(2026, 12, 1)
     )
 
-    new = _migrate(_latest())
+    step.link_references(apps, None)
 
-    RecordedAct = new.get_model("reimbursements", "RecordedAct")
-    Procedure = new.get_model("reimbursements", "AdministrativeProcedure")
     links = {
         row.pk: (row.patient_id, row.unmatched_reference)
         for row in RecordedAct.objects.all()
@@ -91,14 +52,28 @@ def test_typed_references_become_links_to_patient_files_and_come_back_when_undon
         merged.pk: (kept.pk, ""),
         unknown.pk: (None, "P-ZZZZZZ"),
     }
-    assert Procedure.objects.get(pk=procedure.pk).patient_id == kept.pk
-    assert Procedure.objects.get(pk=blank.pk).patient_id is None
+    assert AdministrativeProcedure.objects.get(pk=procedure.pk).patient == kept
+    assert AdministrativeProcedure.objects.get(pk=blank.pk).patient is None
 
-    old = _migrate(BEFORE)
-    try:
-        restored = old.get_model("reimbursements", "RecordedAct").objects.get(
-            pk=merged.pk
-        )
-        assert restored.patient_reference == kept.reference
-    finally:
-        _migrate(_latest())
+
+def test_undoing_the_step_writes_the_references_back():
+    patient = PatientFactory()
+    act = RecordedActFactory(patient=patient)
+
+    step.restore_references(apps, None)
+
+    act.refresh_from_db()
+    assert act.unmatched_reference == patient.reference
+
+
+def test_a_merge_loop_does_not_hang_the_migration():
+    first = PatientFactory()
+    second = PatientFactory(merged_into=first)
+    first.merged_into = second
+    first.save()
+    act = RecordedActFactory(patient=None, unmatched_reference=first.reference)
+
+    step.link_references(apps, None)
+
+    act.refresh_from_db()
+    assert act.patient in (first, second)

@@ -124,7 +124,7 @@ def test_the_claim_page_tells_what_the_concierge_did_and_hides_internal_notes(
 
     html = response.content.decode()
     assert "Nous avons préparé la demande à Harmonie Mutuelle." in html
-    assert "Nous avons envoyé la demande à Harmonie Mutuelle (courrier)." in html
+    assert "Nous avons envoyé la demande à Harmonie Mutuelle par courrier." in html
     assert "Nous avons relancé Harmonie Mutuelle pour obtenir une réponse." in html
     assert "a consulté les pièces" not in html
     assert "Appeler la MGEN" not in html
