@@ -7,6 +7,8 @@ the patient's words and what came with it are medical: only medical advisers
 (permission `read_care_request_need`) see them, and each view is in the access log.
 """
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -69,6 +71,14 @@ def _specialty_choices(blank: str) -> list[tuple[str, str]]:
 
 def _staff_queryset():
     return User.objects.filter(pk__in=[user.pk for user in care_team.staff_members()])
+
+
+def _choices_of(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _model_choices_of(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 # --- Filters -----------------------------------------------------------------------
@@ -174,7 +184,7 @@ class EventInline(ReadOnlyInline):
     model = CareRequestEvent
     verbose_name_plural = _("timeline")
     fields = ["created_at", "what", "actor_name", "comment", "public"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "what", "actor_name", "comment", "public"]
     ordering = ["created_at", "pk"]
 
     @admin.display(description=_("what"))
@@ -347,16 +357,16 @@ class CareRequestAddForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         from specialists.models import LANGUAGE_CHOICES
 
-        self.fields["specialty"].choices = _specialty_choices(
+        _choices_of(self, "specialty").choices = _specialty_choices(
             gettext("Let triage suggest it")
         )
-        self.fields["languages"].choices = LANGUAGE_CHOICES
+        _choices_of(self, "languages").choices = LANGUAGE_CHOICES
         self.fields["place_postal_code"].help_text = _(
             "Empty: the patient's postal code."
         )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         patient = data.get("patient")
         if patient is not None and not has_health_data_consent(patient):
             raise ValidationError(
@@ -390,14 +400,14 @@ class CareRequestChangeForm(forms.ModelForm):
         from specialists.models import LANGUAGE_CHOICES
 
         if "specialty" in self.fields:
-            self.fields["specialty"].choices = _specialty_choices("—")
+            _choices_of(self, "specialty").choices = _specialty_choices("—")
         if "languages" in self.fields:
-            self.fields["languages"].choices = LANGUAGE_CHOICES
+            _choices_of(self, "languages").choices = LANGUAGE_CHOICES
         if "assigned_to" in self.fields:
-            self.fields["assigned_to"].queryset = _staff_queryset()
+            _model_choices_of(self, "assigned_to").queryset = _staff_queryset()
         if "urgency" in self.fields:
             # An emergency is raised with its button, which opens the protocol.
-            self.fields["urgency"].choices = [
+            _choices_of(self, "urgency").choices = [
                 (value, label)
                 for value, label in Urgency.choices
                 if value != Urgency.EMERGENCY
@@ -561,7 +571,7 @@ class CareRequestAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         if obj is None:
             return []
-        inlines = [EventInline]
+        inlines: list[type[admin.options.InlineModelAdmin]] = [EventInline]
         if obj.emergency_checklist.exists():
             inlines.append(EmergencyChecklistInline)
         return [
@@ -757,7 +767,7 @@ class CareRequestAdmin(admin.ModelAdmin):
             }
             for name in names
         ]
-        context = {
+        context: dict[str, Any] = {
             "steps": steps,
             "public_status": obj.public_status,
             "workload_url": reverse("admin:patients_carerequest_workload"),
@@ -1088,7 +1098,7 @@ class TransitionForm(forms.Form):
             if field not in inputs:
                 del self.fields[field]
         if "specialty" in self.fields:
-            self.fields["specialty"].choices = _specialty_choices("—")
+            _choices_of(self, "specialty").choices = _specialty_choices("—")
             self.fields["specialty"].initial = (
                 care_request.specialty or care_request.suggested_specialty
             )
@@ -1248,7 +1258,7 @@ class CarePlanAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("steps"), ordering="steps_total")
     def step_count(self, obj: CarePlan) -> int:
-        return obj.steps_total
+        return getattr(obj, "steps_total", 0)
 
     def save_model(self, request, obj, form, change):
         try:

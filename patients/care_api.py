@@ -133,7 +133,7 @@ class CareRequestOutputSerializer(serializers.Serializer):
     @extend_schema_field(TimelineSerializer(many=True))
     def get_timeline(self, care_request: CareRequest) -> list[dict]:
         events = care_request.events.public().order_by("created_at", "pk")
-        return TimelineSerializer(events, many=True).data
+        return list(TimelineSerializer(events, many=True).data)
 
 
 class CareRequestPageSerializer(serializers.Serializer):

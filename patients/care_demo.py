@@ -16,7 +16,6 @@ from .models import (
     CareRequest,
     CareRequestEvent,
     Channel,
-    EmergencyChecklistItem,
     Interaction,
     Patient,
 )
@@ -24,7 +23,8 @@ from .services import care_requests, care_team, give_health_data_consent
 
 State = CareRequest.State
 
-#: (who, kind, channel, need, specialty, target state, days ago)
+#: (who, kind, channel, need, specialty, target state, days ago). Several wait
+#: with a proposal: the appointments demo books some of them.
 REQUESTS = [
     (
         "own",
@@ -64,6 +64,24 @@ REQUESTS = [
         "paediatrics",
         State.PROPOSED,
         6,
+    ),
+    (
+        "parent",
+        "exams",
+        "portal",
+        "Je souhaite une coloscopie de dépistage : mon père a eu un cancer du côlon.",
+        "gastroenterology",
+        State.PROPOSED,
+        4,
+    ),
+    (
+        "child:1",
+        "specialist",
+        "portal",
+        "Mon fils de 5 ans fait des otites à répétition depuis l'hiver dernier.",
+        "ent",
+        State.PROPOSED,
+        3,
     ),
     (
         "other:2",
@@ -134,7 +152,7 @@ REQUESTS = [
 ]
 
 #: The steps that lead from "received" to each state, with their inputs.
-PATHS = {
+PATHS: dict[str, list[str]] = {
     State.RECEIVED: [],
     State.QUALIFIED: ["qualify"],
     State.MATCHING: ["qualify", "start_search"],
@@ -170,13 +188,13 @@ def seed(*, stdout) -> None:
     if CareRequest.objects.filter(patient__registration_channel=Channel.SEED).exists():
         stdout.write("Demo care requests already present.")
         return
-    staff = {
-        role: User.objects.filter(email=f"{role}@conciergerie.local").first()
-        for role in ("adviser", "coordinator", "manager")
-    }
-    if not all(staff.values()):
-        stdout.write("Demo staff missing: no demo care requests.")
-        return
+    staff: dict[str, User] = {}
+    for role in ("adviser", "coordinator", "manager"):
+        user = User.objects.filter(email=f"{role}@conciergerie.local").first()
+        if user is None:
+            stdout.write("Demo staff missing: no demo care requests.")
+            return
+        staff[role] = user
     people = _people()
     made = []
     for who, kind, channel, need, specialty, state, days in REQUESTS:
@@ -304,11 +322,12 @@ def _request(
             )
     if state == State.EMERGENCY:
         first = care_request.emergency_checklist.order_by("position").first()
-        care_requests.check_emergency_step(
-            item=EmergencyChecklistItem.objects.get(pk=first.pk),
-            by=staff["coordinator"],
-            note="Patient rappelé : le 15 est prévenu, le SAMU est en route.",
-        )
+        if first is not None:
+            care_requests.check_emergency_step(
+                item=first,
+                by=staff["coordinator"],
+                note="Patient rappelé : le 15 est prévenu, le SAMU est en route.",
+            )
     _date_back(care_request, days=days)
     return care_request
 

@@ -7,6 +7,7 @@ the specialty (from the specialty catalogue), the preferences, and documents
 """
 
 from datetime import date
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -18,6 +19,10 @@ from .services import care_requests
 
 MAX_ATTACHMENTS = 5
 NOT_SURE = ""
+
+
+def _choices_of(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -45,7 +50,7 @@ class MultipleFileField(forms.FileField):
         return files
 
 
-def _specialty_choices() -> list[tuple[str, str]]:
+def _specialty_choices() -> list[tuple[str, Any]]:
     from specialists.models import Specialty
 
     return [(NOT_SURE, _("I don't know: suggest one"))] + [
@@ -87,19 +92,19 @@ class IntakeStartForm(forms.Form):
 
     def __init__(self, *args, files: list[Patient], user, hidden: bool = False, **kw):
         super().__init__(*args, **kw)
-        self.files = {str(patient.reference): patient for patient in files}
-        self.fields["patient"].choices = [
+        self.managed_files = {str(patient.reference): patient for patient in files}
+        _choices_of(self, "patient").choices = [
             (patient.reference, _patient_label(patient, user)) for patient in files
         ]
         if len(files) == 1:
             self.fields["patient"].initial = files[0].reference
-        self.fields["specialty"].choices = _specialty_choices()
+        _choices_of(self, "specialty").choices = _specialty_choices()
         if hidden:
             for field in self.fields.values():
                 field.widget = forms.HiddenInput()
 
     def clean_patient(self) -> Patient:
-        return self.files[self.cleaned_data["patient"]]
+        return self.managed_files[str(self.cleaned_data["patient"])]
 
 
 def question_field(question) -> forms.Field:
@@ -211,11 +216,11 @@ class IntakeDetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         from specialists.models import LANGUAGE_CHOICES, IntakeQuestion
 
-        self.specialty = specialty
-        self.fields["specialty"].choices = _specialty_choices()[1:]
+        self.chosen_specialty = specialty
+        _choices_of(self, "specialty").choices = _specialty_choices()[1:]
         self.fields["specialty"].initial = specialty
         self.fields["questions_for"].initial = specialty
-        self.fields["languages"].choices = [
+        _choices_of(self, "languages").choices = [
             (code, label) for code, label in LANGUAGE_CHOICES if code != "fr"
         ]
         self.questions = list(
@@ -235,7 +240,7 @@ class IntakeDetailsForm(forms.Form):
         children = [child for child in dependants if child.is_minor]
         if self.needs_child:
             self.fields["child"].required = True
-            self.fields["child"].choices = [
+            _choices_of(self, "child").choices = [
                 (child.reference, child.full_name) for child in children
             ]
             self.children = {child.reference: child for child in children}
@@ -265,7 +270,7 @@ class IntakeDetailsForm(forms.Form):
         return [self[name] for name in names]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("available_from"), data.get("available_until")
         if start and end and end < start:
             self.add_error(
@@ -310,7 +315,7 @@ class IntakeDetailsForm(forms.Form):
     def chosen_child(self) -> Patient | None:
         if not self.needs_child:
             return None
-        return self.children.get(self.cleaned_data.get("child"))
+        return self.children.get(str(self.cleaned_data.get("child") or ""))
 
 
 class MessageForm(forms.Form):

@@ -5,6 +5,8 @@ A request of a file the user does not manage answers 404. Red flags, at intake o
 in a message, show the emergency numbers before anything else.
 """
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from conciergerie.accounts.models import User
 from conciergerie.audit.models import AccessLog
 
 from . import triage
@@ -42,6 +45,11 @@ from .services import care_requests, care_team
 from .services.care_requests import RoleNotAllowed
 
 
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every view here requires one)."""
+    return cast(User, request.user)
+
+
 def _not_cached(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store, private"
     return response
@@ -49,7 +57,7 @@ def _not_cached(response: HttpResponse) -> HttpResponse:
 
 def _managed_files(request: HttpRequest) -> list[Patient]:
     return list(
-        Patient.objects.managed_by(request.user)
+        Patient.objects.managed_by(_user(request))
         .filter(erased_at__isnull=True, purged_at__isnull=True)
         .order_by("-user", "birth_date")
     )
@@ -59,7 +67,7 @@ def _managed_request(request: HttpRequest, reference: str) -> CareRequest:
     """A request of a file this user manages (own or a child's); else 404."""
     return get_object_or_404(
         CareRequest.objects.filter(
-            patient__in=Patient.objects.managed_by(request.user)
+            patient__in=Patient.objects.managed_by(_user(request))
         ).select_related("patient", "assigned_to"),
         reference=normalise_care_request_reference(reference),
     )
@@ -115,7 +123,7 @@ def _emergency_context(red_flags: list[dict]) -> dict:
 @never_cache
 def index(request: HttpRequest) -> HttpResponse:
     """The requests of the files this person manages, newest first."""
-    if request.user.is_back_office or request.user.is_superuser:
+    if _user(request).is_back_office or _user(request).is_superuser:
         return redirect("admin:patients_carerequest_changelist")
     files = _managed_files(request)
     requests = (
@@ -157,7 +165,7 @@ def new(request: HttpRequest) -> HttpResponse:
     start = IntakeStartForm(
         request.POST if request.method == "POST" else None,
         files=files,
-        user=request.user,
+        user=_user(request),
         prefix="start",
         initial={"patient": request.GET["for"]} if request.GET.get("for") else None,
     )
@@ -168,7 +176,8 @@ def new(request: HttpRequest) -> HttpResponse:
     if step == "start" and triage.find_red_flags(need):
         # Danger in the patient's own words: open the request now, on the
         # emergency path, before asking anything else.
-        return _submit(request, start=start, patient=patient, details=None)
+        response = _submit(request, start=start, patient=patient, details=None)
+        return response or _render_start(request, start)
     suggestion = triage.suggest_specialty(need)
     specialty = start.cleaned_data["specialty"] or suggestion.code
     details_data = request.POST if step == "details" else None
@@ -190,7 +199,7 @@ def new(request: HttpRequest) -> HttpResponse:
         if response is not None:
             return response
     hidden = IntakeStartForm(
-        request.POST, files=files, user=request.user, prefix="start", hidden=True
+        request.POST, files=files, user=_user(request), prefix="start", hidden=True
     )
     hidden.is_valid()
     return _not_cached(
@@ -227,7 +236,7 @@ def _submit(
     data = start.cleaned_data
     kwargs = {
         "patient": patient,
-        "by": request.user,
+        "by": _user(request),
         "channel": CareRequest.IntakeChannel.PORTAL,
         "kind": data["kind"],
         "need": data["need"],
@@ -272,15 +281,15 @@ def _submit(
 @never_cache
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     """Status and timeline in plain words, the proposal, the messages."""
-    if request.user.is_back_office or request.user.is_superuser:
+    if _user(request).is_back_office or _user(request).is_superuser:
         care_request = get_object_or_404(
             CareRequest, reference=normalise_care_request_reference(reference)
         )
         return redirect("admin:patients_carerequest_change", care_request.pk)
     care_request = _managed_request(request, reference)
-    care_team.mark_messages_read(care_request=care_request, by=request.user)
+    care_team.mark_messages_read(care_request=care_request, by=_user(request))
     audit(
-        by=request.user,
+        by=_user(request),
         action=AccessLog.Action.READ,
         patient=care_request.patient,
         what=AuditObject.CARE_REQUEST,
@@ -294,9 +303,9 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         "message_form": MessageForm(),
         "cancel_form": CancelRequestForm(),
         "may_cancel": can_proceed(care_request.cancel)
-        and may_transition(request.user, care_request, "cancel"),
+        and may_transition(_user(request), care_request, "cancel"),
         "may_write": care_request.is_open,
-        "tasks": CareTask.objects.visible_to(request.user).filter(
+        "tasks": CareTask.objects.visible_to(_user(request)).filter(
             care_request=care_request
         ),
         "proposal": _proposal(care_request),
@@ -335,7 +344,7 @@ def message(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect(target + "#messages")
     try:
         posted = care_team.post_message(
-            care_request=care_request, by=request.user, body=form.cleaned_data["body"]
+            care_request=care_request, by=_user(request), body=form.cleaned_data["body"]
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])
@@ -366,7 +375,7 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         care_requests.cancel_care_request(
             care_request=care_request,
-            by=request.user,
+            by=_user(request),
             reason=form.cleaned_data["reason"],
         )
     except ValidationError as error:
@@ -389,12 +398,14 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
 def care_plan(request: HttpRequest, reference: str) -> HttpResponse:
     """The personalised care plan of a file, once the team has shared it."""
     patient = get_object_or_404(
-        Patient.objects.managed_by(request.user),
+        Patient.objects.managed_by(_user(request)),
         reference=normalise_reference(reference),
     )
-    plan = get_object_or_404(CarePlan.objects.visible_to(request.user), patient=patient)
+    plan = get_object_or_404(
+        CarePlan.objects.visible_to(_user(request)), patient=patient
+    )
     audit(
-        by=request.user,
+        by=_user(request),
         action=AccessLog.Action.READ,
         patient=patient,
         what=AuditObject.CARE_PLAN,

@@ -1861,7 +1861,7 @@ class CareRequest(FSMModelMixin, TimeStampedModel):
 
 
 #: What the patient reads about each state, in plain words.
-PUBLIC_STATUS = {
+PUBLIC_STATUS: dict[str, object] = {
     CareRequest.State.RECEIVED: _(
         "We have received your request. A concierge will get back to you."
     ),

@@ -28,7 +28,11 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import (
+    can_proceed,
+    get_available_user_FIELD_transitions,
+    has_transition_perm,
+)
 
 from conciergerie.accounts.models import User
 from conciergerie.accounts.roles import STAFF_ROLES, Role
@@ -297,7 +301,7 @@ PREFERENCE_FIELDS = (
     "mode",
     "wheelchair_access",
 )
-DOCUMENT_CHANNEL = {
+DOCUMENT_CHANNEL: dict[str, str] = {
     CareRequest.IntakeChannel.PORTAL: Channel.PORTAL,
     CareRequest.IntakeChannel.PHONE: Channel.PHONE,
     CareRequest.IntakeChannel.EMAIL: Channel.ADMIN,
@@ -673,7 +677,7 @@ def _escalate(
         comment=comment,
         check_role=check_role,
     )
-    _set_due_dates(care_request, start=care_request.emergency_at)
+    _set_due_dates(care_request, start=care_request.emergency_at or timezone.now())
     care_request.save(update_fields=[*DUE_FIELDS, "updated_at"])
     _open_emergency_protocol(care_request, by=by)
     return care_request
@@ -994,7 +998,9 @@ def available_transitions(care_request: CareRequest, user) -> list[str]:
     """The steps this user may take now (state and role), for buttons."""
     return [
         transition.name
-        for transition in care_request.get_available_user_state_transitions(user)
+        for transition in get_available_user_FIELD_transitions(
+            care_request, user, CareRequest._meta.get_field("state")
+        )
     ]
 
 
@@ -1155,7 +1161,8 @@ def update_details(
         kind=CareRequestEvent.Kind.DETAILS,
         by=by,
         comment=", ".join(
-            str(CareRequest._meta.get_field(name).verbose_name) for name in changed
+            str(getattr(CareRequest._meta.get_field(name), "verbose_name", name))
+            for name in changed
         ),
     )
     return care_request
@@ -1265,11 +1272,12 @@ def matching_criteria(care_request: CareRequest):
         .values_list("pk", flat=True)
         .distinct()
     )
-    mode = {
+    modes: dict[str, str] = {
         CareRequest.Mode.IN_PERSON: Mode.IN_PERSON,
         CareRequest.Mode.TELECONSULTATION: Mode.TELECONSULTATION,
         CareRequest.Mode.EITHER: Mode.EITHER,
-    }[care_request.mode]
+    }
+    mode = modes[care_request.mode]
     if care_request.kind == Kind.TELECONSULTATION:
         mode = Mode.TELECONSULTATION
     return MatchCriteria(
@@ -1378,22 +1386,23 @@ def _open_invoices(care_request: CareRequest) -> Iterable[OpenItem]:
     for invoice in invoice_model._default_manager.filter(
         reference=care_request.reference, state__in=open_states
     ):
+        number = getattr(invoice, "number", "") or ""
         yield OpenItem(
             "invoice",
-            _("invoice %(number)s not paid")
-            % {"number": invoice.number or _("(draft)")},
-            str(invoice.number or invoice.public_id),
+            _("invoice %(number)s not paid") % {"number": number or _("(draft)")},
+            number or str(getattr(invoice, "public_id", invoice.pk)),
         )
     quote_model = _model("billing.Quote")
     if quote_model is not None and _has_field(quote_model, "reference"):
         for quote in quote_model._default_manager.filter(
             reference=care_request.reference, state__in=["draft", "sent"]
         ):
+            number = getattr(quote, "number", "") or ""
             yield OpenItem(
                 "quote",
                 _("quote %(number)s awaiting an answer")
-                % {"number": quote.number or _("(draft)")},
-                str(quote.number or quote.public_id),
+                % {"number": number or _("(draft)")},
+                number or str(getattr(quote, "public_id", quote.pk)),
             )
 
 
@@ -1406,11 +1415,12 @@ def _open_claims(care_request: CareRequest) -> Iterable[OpenItem]:
         claims.open() if hasattr(claims, "open") else claims.exclude(state="closed")
     )
     for claim in claims:
+        reference = str(getattr(claim, "reference", claim.pk))
         yield OpenItem(
             "claim",
             _("reimbursement claim %(reference)s still open")
-            % {"reference": claim.reference},
-            claim.reference,
+            % {"reference": reference},
+            reference,
         )
 
 
@@ -1428,7 +1438,7 @@ def _open_related_rows(care_request: CareRequest) -> Iterable[OpenItem]:
             continue
         for row in queryset.open():
             yield OpenItem(
-                model._meta.model_name,
+                model._meta.model_name or "row",
                 _("%(what)s %(row)s still open")
                 % {"what": model._meta.verbose_name, "row": row},
                 str(getattr(row, "reference", "") or row.pk),
@@ -1444,7 +1454,7 @@ register_open_items_provider("related_rows", _open_related_rows)
 # --- Side effects, once per event, after commit ---------------------------------------
 
 #: Status changes the patient is told about by email (no medical detail).
-PATIENT_NOTICES = {
+PATIENT_NOTICES: dict[str, str] = {
     State.PROPOSED: "proposed",
     State.CLOSED: "closed",
     State.CANCELLED: "cancelled",

@@ -528,7 +528,7 @@ def workload(*, now: datetime | None = None) -> list[Workload]:
 
 # --- Missed deadlines -----------------------------------------------------------------
 
-DUE_FIELD = {
+DUE_FIELD: dict[str, str] = {
     SlaClock.FIRST_RESPONSE: "first_response_due_at",
     SlaClock.QUALIFICATION: "qualification_due_at",
     SlaClock.APPOINTMENT: "appointment_due_at",

@@ -205,7 +205,7 @@ def test_changing_the_specialist_shows_its_own_questions(signed_in, patient):
 
     assert response.status_code == 200
     assert response.context["specialty_changed"] is True
-    assert response.context["form"].specialty == "cardiology"
+    assert response.context["form"].chosen_specialty == "cardiology"
     assert not CareRequest.objects.exists()
 
 
