@@ -764,6 +764,7 @@ class CareRequestAdmin(admin.ModelAdmin):
                     "admin:patients_carerequest_transition", args=[obj.pk, name]
                 ),
                 "danger": name in ("escalate", "cancel"),
+                "blocked": care_requests.blocked_reason(obj, name),
             }
             for name in names
         ]

@@ -1004,6 +1004,26 @@ def available_transitions(care_request: CareRequest, user) -> list[str]:
     ]
 
 
+#: The guards a button can check before it is pressed (the others need its inputs).
+PRECHECKS: dict[str, tuple[Guard, ...]] = {
+    "qualify": (_require_consent_guard,),
+    "stand_down": (_protocol_complete,),
+    "end_emergency": (_protocol_complete,),
+    "start_search": (_needs_practitioner,),
+    "start_care": (_care_may_start,),
+}
+
+
+def blocked_reason(care_request: CareRequest, name: str) -> str:
+    """Why this step cannot be taken yet, in words, or "" (for disabled buttons)."""
+    for guard in PRECHECKS.get(name, ()):
+        try:
+            guard(care_request)
+        except ValidationError as error:
+            return error.messages[0]
+    return ""
+
+
 def transition_label(name: str) -> str:
     method = getattr(CareRequest, name, None)
     meta = getattr(method, "_django_fsm", None)

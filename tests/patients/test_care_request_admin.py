@@ -386,3 +386,14 @@ def test_messages_of_the_patient_are_marked_read_when_the_team_opens_the_page(
     staff_client(coordinator).get(_change(request_received))
 
     assert request_received.messages.get().read_at is not None
+
+
+def test_a_step_whose_guard_fails_shows_disabled_with_its_reason(
+    staff_client, adviser, patient
+):
+    emergency = CareRequestFactory(patient=patient, state="emergency", protocol="open")
+
+    content = staff_client(adviser).get(_change(emergency)).content.decode()
+
+    assert 'class="button care-blocked" aria-disabled="true"' in content
+    assert 'href="' + _step(emergency, "end_emergency") + '"' not in content

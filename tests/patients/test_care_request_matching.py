@@ -199,3 +199,43 @@ def test_a_hook_from_the_wrong_state_is_refused(patient):
         care_requests.mark_scheduled(care_request=received, appointment_reference="A")
 
     assert refused.value.code == "transition_not_allowed"
+
+
+def test_the_referring_partner_hears_of_each_state_change(
+    patient, adviser, settings, django_capture_on_commit_callbacks
+):
+    from conciergerie.partners import services as partners
+    from conciergerie.partners.models import Organisation, WebhookEvent
+
+    settings.WEBHOOK_REQUIRE_HTTPS = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    clinic = partners.create_organisation(
+        name="Clinique du Parc", kind=Organisation.Kind.CLINIC
+    )
+    other = partners.create_organisation(
+        name="Laboratoire Sud", kind=Organisation.Kind.LABORATORY
+    )
+    for organisation in (clinic, other):
+        partners.subscribe(
+            organisation=organisation,
+            url="http://127.0.0.1:9/hooks",
+            event_types=["care_request.state_changed"],
+        )
+    referral = CareRequestFactory(patient=patient, requested_by=clinic.service_user)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        care_requests.qualify_care_request(care_request=referral, by=adviser)
+    assert not WebhookEvent.objects.exists()  # nothing before the commit
+    # After the commit (deliveries themselves stay queued: nothing calls out).
+    with django_capture_on_commit_callbacks(execute=False):
+        for callback in callbacks:
+            callback()
+
+    event = WebhookEvent.objects.get()
+    assert event.payload["reference"] == referral.reference
+    assert (event.payload["state"], event.payload["previous_state"]) == (
+        "qualified",
+        "received",
+    )
+    assert "need" not in event.payload
+    assert [d.subscription.organisation for d in event.deliveries.all()] == [clinic]
