@@ -499,8 +499,7 @@ class ClaimAdmin(admin.ModelAdmin):
     list_display = [
         "reference",
         "patient",
-        "payer",
-        "payer_name",
+        "payer_display",
         "state",
         "care_date",
         "waiting_days",
@@ -508,7 +507,6 @@ class ClaimAdmin(admin.ModelAdmin):
         "amount_received",
         "outstanding",
         "discrepancy_flagged",
-        "owner",
     ]
     list_filter = [
         "state",
@@ -533,6 +531,8 @@ class ClaimAdmin(admin.ModelAdmin):
     inlines = [ClaimDocumentInline, ClaimEventInline, ClaimChaseInline]
     actions = ["acknowledge_selected", "close_selected", "chase_selected"]
     change_list_template = "reimbursements/admin/claim_change_list.html"
+    # The claim's page in the portal is the patient's, not the team's.
+    view_on_site = False
     readonly_fields = [
         "reference",
         "state",
@@ -719,6 +719,13 @@ class ClaimAdmin(admin.ModelAdmin):
             return redirect(request.get_full_path())
         except PermissionDenied:
             raise
+
+    class Media:
+        css = {"all": ["reimbursements/admin.css"]}
+
+    @admin.display(description=_("payer"), ordering="payer_name")
+    def payer_display(self, obj: Claim) -> str:
+        return f"{obj.payer_name} ({obj.get_payer_display()})"
 
     @admin.display(description=_("days waiting"), ordering="awaiting_since")
     def waiting_days(self, obj: Claim) -> int | None:
