@@ -381,3 +381,15 @@ def test_another_patients_care_plan_answers_404(signed_in, other_patient, advise
     )
 
     assert response.status_code == 404
+
+
+def test_the_file_links_to_the_care_plan_once_shared(signed_in, patient, adviser):
+    care_team.save_care_plan(
+        patient=patient, by=adviser, goals="Marcher", shared_with_patient=True
+    )
+
+    response = signed_in.get(reverse("patients:detail", args=[patient.reference]))
+
+    assert reverse("patients:care-plan", args=[patient.reference]) in (
+        response.content.decode()
+    )
