@@ -241,3 +241,30 @@ def test_a_guardian_gets_the_messages_of_a_child_without_an_email(practitioner):
     assert set(reminders().values_list("to", flat=True)) == {
         guardianship.guardian.email
     }
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize(
+    "template",
+    ["confirmation", "reminder", "rescheduled", "cancelled", "waitlist_offer"],
+)
+def test_every_appointment_sms_fits_two_segments_in_both_languages(
+    patient, settings, template, language
+):
+    settings.SITE_URL = "https://www.conciergerie-medicale.example.fr"
+    practitioner = open_practitioner(
+        first_name="Marie-Bérangère", last_name="de La Tour-Dauvergne-Lauraguais"
+    )
+    practitioner.places.update(commune="Saint-Rémy-de-Provence-sur-Durance")
+    appointment = book(patient, practitioner, slot_after(practitioner, hours=72))
+    context = outbox.appointment_context(appointment)
+    context["link"] = context["confirm_url"]
+
+    rendered = notifications.render_message(
+        channel="sms",
+        template=f"appointments/messages/{template}",
+        context=context,
+        language=language,
+    )
+
+    assert sms_length(rendered.text).segments <= 2, rendered.text
