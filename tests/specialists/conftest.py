@@ -7,6 +7,13 @@ def _no_bookings_by_default(settings):
     settings.SPECIALISTS_BUSY_INTERVALS = "specialists.availability.no_bookings"
 
 
+@pytest.fixture(autouse=True)
+def _no_care_request_hook_by_default(settings):
+    """The directory is tested on its own: shortlists here name no real care
+    request, so the care-request hook is off unless a test sets it."""
+    settings.SPECIALISTS_SHORTLIST_PUBLISHED = ""
+
+
 def error_codes(error) -> set[str]:
     """Every code of a Django ValidationError, field errors included."""
     if hasattr(error, "error_dict"):
