@@ -10,13 +10,19 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 PREFIX = "P-"
+BODY_LENGTH = 6
 
 
 def _normalise(value: str) -> str:
+    # A copy of patients.models.normalise_reference as it was written: the body
+    # may itself start with P ("PB2752" is P-PB2752), so only a seven-character
+    # value loses its leading P.
     value = (value or "").strip().upper().replace(" ", "")
-    if value and not value.startswith(PREFIX):
-        value = PREFIX + value.removeprefix("P")
-    return value
+    if not value or value.startswith(PREFIX):
+        return value
+    if len(value) == BODY_LENGTH + 1 and value.startswith("P"):
+        value = value[1:]
+    return PREFIX + value
 
 
 def link_references(apps, schema_editor) -> None:

@@ -56,6 +56,20 @@ def test_typed_references_become_links_and_unknown_ones_are_kept(coordinator):
     assert AdministrativeProcedure.objects.get(pk=blank.pk).patient is None
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("P-PB2752", "P-PB2752"),
+        ("pb2752", "P-PB2752"),
+        ("ppb2752", "P-PB2752"),
+        ("p pb2 752", "P-PB2752"),
+        ("P-7KQ2MX", "P-7KQ2MX"),
+    ],
+)
+def test_references_are_read_as_people_type_them(typed, expected):
+    assert step._normalise(typed) == expected
+
+
 def test_undoing_the_step_writes_the_references_back():
     patient = PatientFactory()
     act = RecordedActFactory(patient=patient)
