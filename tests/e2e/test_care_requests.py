@@ -44,15 +44,18 @@ def test_a_red_flag_request_shows_the_15_112_banner_and_lands_in_emergency(
 
     banner = page.get_by_test_id("emergency-banner")
     banner.wait_for()
-    assert banner.get_by_role("heading").inner_text().startswith(
-        "C'est peut-être une urgence : appelez le 15"
+    assert (
+        banner.get_by_role("heading")
+        .inner_text()
+        .startswith("C'est peut-être une urgence : appelez le 15")
     )
     numbers = banner.locator(".emergency-number").all_inner_texts()
     assert numbers[:2] == ["15", "112"]
     assert set(numbers) == {"15", "112", "114", "3114"}
-    assert banner.get_by_role("link", name="15", exact=True).get_attribute(
-        "href"
-    ) == "tel:15"
+    assert (
+        banner.get_by_role("link", name="15", exact=True).get_attribute("href")
+        == "tel:15"
+    )
     # The banner comes before anything else of the page's content.
     first = page.evaluate(
         "document.querySelector('main').querySelector('section, h1, form')"
@@ -81,9 +84,7 @@ def test_suicidal_words_put_the_3114_first(page, live_server, patient):
     assert CareRequest.objects.get().suicidal_risk
 
 
-def test_an_ordinary_need_goes_through_both_steps(
-    page, live_server, patient, tmp_path
-):
+def test_an_ordinary_need_goes_through_both_steps(page, live_server, patient, tmp_path):
     screenshots = tmp_path
     sign_in(page, live_server, patient.user)
 
