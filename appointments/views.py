@@ -454,7 +454,10 @@ def book(request: HttpRequest, public_id) -> HttpResponse:
     practitioner = get_object_or_404(
         Practitioner.objects.visible_to(request.user), public_id=public_id
     )
-    starts_at = parse_datetime(request.GET.get("starts_at", "") or "")
+    # The directory's links put the offset as is ("+00:00"): a query string
+    # reads that "+" as a space.
+    raw = (request.GET.get("starts_at", "") or "").strip().replace(" ", "+")
+    starts_at = parse_datetime(raw)
     kind = request.GET.get("kind") or ConsultationType.Kind.FIRST_VISIT
     if starts_at is None or timezone.is_naive(starts_at):
         raise Http404

@@ -29,13 +29,15 @@ def open_practitioner(
 ):
     """A verified practitioner receiving every day, in person and by video."""
     practitioner = PractitionerFactory(
-        verified=True,
-        teleconsultation=True,
-        minimum_notice_minutes=0,
-        booking_horizon_days=365,
-        specialties=list(specialties),
-        contact_email="cabinet@example.fr",
-        **kwargs,
+        **{
+            "verified": True,
+            "teleconsultation": True,
+            "minimum_notice_minutes": 0,
+            "booking_horizon_days": 365,
+            "specialties": list(specialties),
+            "contact_email": "cabinet@example.fr",
+            **kwargs,
+        }
     )
     place = PracticePlaceFactory(practitioner=practitioner)
     for weekday in range(7):
