@@ -383,7 +383,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                 initial.setdefault("patient", follows.patient.reference)
                 initial.setdefault("practitioner", follows.practitioner_id)
                 initial.setdefault("kind", "follow_up")
-                if follows.care_request_id:
+                if follows.care_request is not None:
                     initial.setdefault("care_request", follows.care_request.reference)
         if "starts_at" in initial:
             parsed = datetime.fromisoformat(initial["starts_at"])
@@ -650,12 +650,12 @@ class SlotProposalAdmin(admin.ModelAdmin):
             by_id = {p.pk: p for p in practitioners}
             for value in request.POST.getlist("slot"):
                 practitioner_id, _sep, starts = value.partition("|")
-                practitioner = by_id.get(int(practitioner_id or 0))
-                if practitioner is None:
+                picked = by_id.get(int(practitioner_id or 0))
+                if picked is None:
                     continue
                 chosen.append(
                     services.SlotChoice(
-                        practitioner=practitioner,
+                        practitioner=picked,
                         kind=kind,
                         starts_at=datetime.fromisoformat(starts),
                     )

@@ -182,7 +182,7 @@ def _slot_taken_response(error: services.SlotTaken) -> Response:
             "starts_at": slot.starts_at,
             "ends_at": slot.ends_at,
             "kind": slot.kind,
-            "place": places.get(slot.place_id),
+            "place": places.get(slot.place_id) if slot.place_id else None,
         }
         for slot in error.alternatives
     ]
@@ -288,7 +288,9 @@ class AppointmentCollectionApi(APIView):
         if "starts_before" in data:
             rows = rows.filter(starts_at__lt=data["starts_before"])
         paginator = CreatedCursorPagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
+        page: list[Appointment] | None = paginator.paginate_queryset(
+            rows, request, view=self
+        )
         return paginator.get_paginated_response(
             AppointmentOutputSerializer(page, many=True).data
         )
@@ -379,7 +381,7 @@ class AppointmentCollectionApi(APIView):
             specialty = Specialty.objects.filter(code=data["specialty"]).first()
             if specialty is None:
                 errors["specialty"] = [_("Unknown specialty.")]
-        if errors:
+        if errors or patient is None or practitioner is None:
             raise serializers.ValidationError(errors, code="does_not_exist")
         try:
             appointment = services.book_appointment(

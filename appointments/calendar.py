@@ -47,6 +47,8 @@ def _location(appointment: Appointment) -> str:
             "link": links.absolute(appointment.get_absolute_url())
         }
     place = appointment.place
+    if place is None:
+        return ""
     parts = [place.name, place.address, place.address_complement]
     parts.append(f"{place.postal_code} {place.commune}")
     return ", ".join(part.strip() for part in parts if part and part.strip())

@@ -11,6 +11,7 @@ ticks are stored by code.
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from specialists.models import SpecialtyProcedure
@@ -19,7 +20,7 @@ from specialists.models import SpecialtyProcedure
 @dataclass(frozen=True)
 class Item:
     code: str
-    text: str
+    text: str | Promise
     kind: str  # "bring" or "prepare"
     link: str = ""
 

@@ -1,6 +1,7 @@
 """Portal and back-office forms of appointments; services do the checking."""
 
 from datetime import datetime, time, timedelta
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -42,18 +43,23 @@ class RescheduleForm(ReasonForm):
         )
 
 
+class PatientField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.full_name
+
+
 class PatientChoiceForm(forms.Form):
     """Which of the files this account manages the booking is for."""
 
-    patient = forms.ModelChoiceField(
+    patient = PatientField(
         label=_("For whom?"), queryset=Patient.objects.none(), empty_label=None
     )
 
     def __init__(self, *args, patients=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = patients
-        self.fields["patient"].to_field_name = "reference"
-        self.fields["patient"].label_from_instance = lambda patient: patient.full_name
+        field = cast(forms.ModelChoiceField, self.fields["patient"])
+        field.queryset = patients
+        field.to_field_name = "reference"
 
 
 class ShareForm(forms.Form):
@@ -77,8 +83,8 @@ class ShareForm(forms.Form):
 
     def __init__(self, *args, documents=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["documents"].queryset = documents
-        self.fields["documents"].label_from_instance = lambda document: str(document)
+        field = cast(forms.ModelMultipleChoiceField, self.fields["documents"])
+        field.queryset = documents
 
 
 class ChecklistForm(forms.Form):
@@ -88,7 +94,8 @@ class ChecklistForm(forms.Form):
 
     def __init__(self, *args, items=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["done"].choices = [(item.code, item.text) for item in items]
+        field = cast(forms.MultipleChoiceField, self.fields["done"])
+        field.choices = [(item.code, item.text) for item in items]
 
 
 class PharmacyForm(forms.ModelForm):
@@ -113,8 +120,8 @@ class PrescriptionForm(forms.Form):
 
     def __init__(self, *args, documents=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["document"].queryset = documents
-        self.fields["document"].label_from_instance = lambda document: str(document)
+        field = cast(forms.ModelChoiceField, self.fields["document"])
+        field.queryset = documents
 
 
 class ReportUploadForm(forms.Form):

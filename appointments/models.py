@@ -63,6 +63,11 @@ def _is_back_office(user) -> bool:
 # --- Appointments --------------------------------------------------------------------
 
 
+def _has_started(appointment) -> bool:
+    """A transition condition: the outcome of a visit is known once it began."""
+    return appointment.starts_at <= timezone.now()
+
+
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def visible_to(self, user) -> "AppointmentQuerySet":
         """Staff see every appointment; patients and guardians their files'; a
@@ -384,7 +389,7 @@ class Appointment(FSMModelMixin, TimeStampedModel):
         field=state,
         source=[State.BOOKED, State.CONFIRMED],
         target=State.DONE,
-        conditions=[has_started],
+        conditions=[_has_started],
     )
     def mark_done(self, *, by) -> None:
         self.done_at = timezone.now()
@@ -394,7 +399,7 @@ class Appointment(FSMModelMixin, TimeStampedModel):
         field=state,
         source=[State.BOOKED, State.CONFIRMED],
         target=State.NO_SHOW,
-        conditions=[has_started],
+        conditions=[_has_started],
     )
     def mark_no_show(self, *, by) -> None:
         self.no_show_at = timezone.now()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.urls import reverse
 
+from conciergerie.accounts.models import User
 from conciergerie.notifications import services as outbox
 from conciergerie.notifications.timing import shift_out_of_quiet_hours
 
@@ -50,11 +51,11 @@ REMINDER_LATEST = timedelta(hours=1)
 class Recipient:
     channel: str
     to: str
-    user: object
+    user: User | None
     language: str
 
 
-def _email_of(patient) -> tuple[str, object]:
+def _email_of(patient) -> tuple[str, User | None]:
     """The address a patient's messages go to: theirs, else a guardian's."""
     user = patient.user
     if patient.email:

@@ -9,6 +9,7 @@ answers 404; a bad, expired or foreign link answers a plain refusal page.
 """
 
 from datetime import timedelta
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from conciergerie.accounts.models import User
 from patients.models import Document, Patient
 from specialists.models import ConsultationType, Practitioner
 
@@ -142,10 +144,8 @@ def _managed_appointment(request: HttpRequest, public_id) -> Appointment:
 def index(request: HttpRequest) -> HttpResponse:
     if access.is_back_office(request.user):
         return redirect("admin:appointments_appointment_changelist")
-    if (
-        request.user.has_role("practitioner")
-        and not Patient.objects.managed_by(request.user).exists()
-    ):
+    user = cast(User, request.user)
+    if user.has_role("practitioner") and not Patient.objects.managed_by(user).exists():
         return redirect("appointments:practitioner")
     now = timezone.now()
     files = list(Patient.objects.managed_by(request.user).order_by("first_names"))
@@ -692,7 +692,7 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
     )
     if row is None:
         return refusal(request, services.visit.INVALID)
-    context = {"offer": row, "taken": None, "appointment": None}
+    context: dict[str, Any] = {"offer": row, "taken": None, "appointment": None}
     if request.method == "POST":
         try:
             context["appointment"] = services.accept_offer(
@@ -736,7 +736,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if row is None:
         return refusal(request, services.visit.REVOKED)
     CalendarFeed.objects.filter(pk=row.pk).update(last_fetched_at=timezone.now())
-    if row.patient_id:
+    if row.patient is not None:
         content = calendar.feed_ics(
             calendar.feed_appointments(patient=row.patient),
             audience=calendar.PATIENT,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -698,7 +699,7 @@ def flag_repeated_no_shows(*, patient, now: datetime | None = None):
     count = missed.count()
     if count < settings.APPOINTMENT_NO_SHOW_THRESHOLD:
         return None
-    last = missed.order_by("-starts_at").values_list("starts_at", flat=True).first()
+    last = missed.aggregate(last=Max("starts_at"))["last"] or now
     flag = (
         NoShowFlag.objects.select_for_update().raised().filter(patient=patient).first()
     )
