@@ -108,7 +108,13 @@ class AppointmentAdmin(admin.ModelAdmin):
     inlines = [EventInline]
     change_form_template = "appointments/admin/appointment_change_form.html"
     change_list_template = "appointments/admin/appointment_change_list.html"
-    actions = ["cancel_selected", "record_no_shows", "mark_done", "confirm_selected"]
+    actions = [
+        "cancel_selected",
+        "record_no_shows",
+        "mark_done",
+        "confirm_selected",
+        "share_summary",
+    ]
     fieldsets = (
         (
             None,
@@ -266,6 +272,42 @@ class AppointmentAdmin(admin.ModelAdmin):
             services.confirm_appointment,
             gettext("%(count)s appointment(s) confirmed."),
         )
+
+    def has_share_permission(self, request) -> bool:
+        return self._may(request, "add_preconsultationshare")
+
+    @admin.action(
+        description=_(
+            "Send the medical summary to the practitioner (consent given by phone)"
+        ),
+        permissions=["share"],
+    )
+    def share_summary(self, request, queryset):
+        shared = 0
+        for appointment in queryset:
+            try:
+                services.share_pre_consultation_file(
+                    appointment=appointment,
+                    by=request.user,
+                    documents=[],
+                    include_summary=True,
+                    request=request,
+                )
+            except (ValidationError, PermissionDenied) as error:
+                text = (
+                    _error_text(error)
+                    if isinstance(error, ValidationError)
+                    else gettext("Not allowed.")
+                )
+                messages.error(request, f"{appointment}: {text}")
+            else:
+                shared += 1
+        if shared:
+            messages.success(
+                request,
+                gettext("%(count)s practitioner(s) received the link.")
+                % {"count": shared},
+            )
 
     # --- Custom pages -----------------------------------------------------------------
 

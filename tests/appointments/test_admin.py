@@ -197,3 +197,34 @@ def test_proposing_slots_from_the_back_office(
     proposal = SlotProposal.objects.get()
     assert proposal.slots.count() == 3
     assert proposal.created_by == coordinator
+
+
+def test_an_adviser_sends_the_summary_after_a_phone_consent(
+    staff_client, adviser, booked
+):
+    from appointments.models import PreConsultationShare
+
+    client = staff_client(adviser)
+
+    client.post(
+        reverse("admin:appointments_appointment_changelist"),
+        {"action": "share_summary", "_selected_action": [booked.pk]},
+    )
+
+    share = PreConsultationShare.objects.get()
+    assert share.consent_by == adviser
+    assert share.consent_channel == Face.ADMIN
+    assert share.include_summary
+
+
+def test_a_coordinator_cannot_share_medical_data(staff_client, coordinator, booked):
+    from appointments.models import PreConsultationShare
+
+    client = staff_client(coordinator)
+
+    client.post(
+        reverse("admin:appointments_appointment_changelist"),
+        {"action": "share_summary", "_selected_action": [booked.pk]},
+    )
+
+    assert not PreConsultationShare.objects.exists()
