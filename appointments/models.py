@@ -94,9 +94,9 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         """Appointments that occupy their slot now: booked, confirmed, or a hold
         that has not expired."""
         now = now or timezone.now()
-        return self.filter(
-            Q(state__in=[Appointment.State.BOOKED, Appointment.State.CONFIRMED])
-            | Q(state=Appointment.State.HELD, hold_expires_at__gt=now)
+        # The plain IN lets PostgreSQL use the partial index of active rows.
+        return self.filter(state__in=Appointment.ACTIVE_STATES).filter(
+            ~Q(state=Appointment.State.HELD) | Q(hold_expires_at__gt=now)
         )
 
     def upcoming(self, *, now: datetime | None = None) -> "AppointmentQuerySet":
