@@ -678,6 +678,13 @@ APPOINTMENT_REPORT_CHASE_DAYS = env.int("APPOINTMENT_REPORT_CHASE_DAYS", default
 APPOINTMENT_PRESCRIPTION_LINK_DAYS = env.int(
     "APPOINTMENT_PRESCRIPTION_LINK_DAYS", default=7
 )
+# Satisfaction surveys: hours after the visit the invitation goes out, days its
+# link works, and the scores at or under which a manager calls the patient back
+# (satisfaction 1-5, likelihood to recommend 0-10).
+SURVEY_DELAY_HOURS = env.int("SURVEY_DELAY_HOURS", default=24)
+SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)
+SURVEY_LOW_SATISFACTION = env.int("SURVEY_LOW_SATISFACTION", default=2)
+SURVEY_LOW_RECOMMEND = env.int("SURVEY_LOW_RECOMMEND", default=6)
 
 # --- Security ---------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
