@@ -8,7 +8,7 @@ MANAGE := $(PY) manage.py
 # Commands that need no real configuration run with the test settings.
 MANAGE_OFFLINE := DJANGO_SETTINGS_MODULE=conciergerie.settings_test $(PY) manage.py
 
-.PHONY: run test proof bench install services system-deps database messages lint check clean help
+.PHONY: run test proof bench load install services system-deps database messages lint security audit check clean help
 
 help:
 	@echo "make run    - install, start PostgreSQL and Redis, migrate, seed demo data, serve on http://127.0.0.1:8000"
@@ -48,6 +48,17 @@ run: system-deps database messages
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Python security linter over the application code (tests and benchmarks excluded).
+APPS := conciergerie patients specialists appointments teleconsult billing reimbursements
+security: install
+	$(VENV)/bin/bandit -q -c pyproject.toml -r $(APPS) -ll
+
+# Known vulnerabilities of the installed dependencies: needs the network (PyPI and
+# the OSV database), so it runs as a scheduled CI job, not in `make test`.
+audit: install
+	$(VENV)/bin/pip install --quiet "pip-audit>=2.7"
+	$(VENV)/bin/pip-audit --strict --progress-spinner off
 
 check: install services
 	$(MANAGE_OFFLINE) check

@@ -60,7 +60,7 @@ def refresh_search_columns(*, practitioner_ids: Iterable[int] | None = None) -> 
                 WHERE ps.practitioner_id = p.id
             ), '')
             {condition}
-            """,  # noqa: S608 - table names come from the models, values are bound
+            """,  # noqa: S608 - table names come from the models, values are bound  # nosec B608
             [] if ids is None else [ids],
         )
 
@@ -99,7 +99,7 @@ def refresh_availability(
                            unnest(%s::timestamptz[]) AS moment
                 ) AS v
                 WHERE p.id = v.id AND p.next_available_at IS DISTINCT FROM v.moment
-                """,  # noqa: S608 - the table name comes from the model
+                """,  # noqa: S608 - the table name comes from the model  # nosec B608
                 [now, list(times), list(times.values())],
             )
         refreshed += len(times)

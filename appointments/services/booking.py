@@ -129,7 +129,7 @@ def expire_stale_holds(
         params.append(practitioner_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET state = %s, updated_at = %s "  # noqa: S608 - the table name comes from the model
+            f"UPDATE {table} SET state = %s, updated_at = %s "  # noqa: S608 - the table name comes from the model  # nosec B608
             f"WHERE {condition} RETURNING id",
             params,
         )

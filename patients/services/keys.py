@@ -49,7 +49,7 @@ def _rotate_table(model, model_fields, batch_size: int) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             where = f"WHERE {pk} > %s " if last is not None else ""
             cursor.execute(
-                f"SELECT {pk}, {', '.join(columns)} FROM {table} {where}"  # noqa: S608
+                f"SELECT {pk}, {', '.join(columns)} FROM {table} {where}"  # noqa: S608 - quoted model names, bound values  # nosec B608
                 f"ORDER BY {pk} LIMIT %s FOR UPDATE",
                 [last, batch_size] if last is not None else [batch_size],
             )
@@ -68,7 +68,7 @@ def _rotate_table(model, model_fields, batch_size: int) -> int:
                 if updates:
                     assignments = ", ".join(f"{c} = %s" for c in updates)
                     cursor.execute(
-                        f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608
+                        f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608 - quoted model names, bound values  # nosec B608
                         [*updates.values(), row[0]],
                     )
                     changed += 1
