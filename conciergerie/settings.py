@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "conciergerie.notifications",
     "conciergerie.audit",
     "conciergerie.partners",
+    "conciergerie.portal",
     "patients",
     "specialists",
     "appointments",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "conciergerie.accounts.middleware.SessionTimeoutMiddleware",
+    "conciergerie.portal.middleware.SessionRecordMiddleware",
     # After authentication: an Idempotency-Key belongs to the caller.
     "conciergerie.partners.idempotency.IdempotencyMiddleware",
     # JSON (not HTML) 404s for API addresses that match no route.
@@ -123,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "conciergerie.context_processors.service",
+                "conciergerie.portal.context_processors.viewing_file",
             ],
         },
     },
@@ -502,6 +505,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per kind of work, so that a burst of PDFs or a slow partner endpoint
+# never delays a reminder SMS, and each kind scales with its own workers
+# (`celery worker -Q notifications`). Tasks not listed go to the default queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "conciergerie.notifications.tasks.*": {"queue": "notifications"},
+    "patients.tasks.notify_erasure_request": {"queue": "notifications"},
+    "patients.tasks.send_erasure_outcome": {"queue": "notifications"},
+    "teleconsult.tasks.alert_on_duty_concierge": {"queue": "notifications"},
+    "reimbursements.tasks.*": {"queue": "reminders"},
+    "appointments.tasks.chase_missing_reports": {"queue": "reminders"},
+    "billing.tasks.process_overdue_invoices": {"queue": "reminders"},
+    "patients.tasks.alert_sla_breaches": {"queue": "reminders"},
+    "billing.tasks.send_invoice_email": {"queue": "pdf"},
+    "billing.tasks.send_credit_note_email": {"queue": "pdf"},
+    "patients.tasks.announce_care_request_event": {"queue": "webhooks"},
+    "patients.tasks.announce_pending_care_request_events": {"queue": "webhooks"},
+}
 # Administrative procedures (reimbursements): their owner is emailed this many
 # days before the deadline, and again once it is passed.
 PROCEDURE_REMINDER_DAYS = env.int("PROCEDURE_REMINDER_DAYS", default=2)
