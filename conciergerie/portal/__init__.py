@@ -1,0 +1,1 @@
+"""The patient portal as one product: whose file is shown, account pages, sessions."""
