@@ -64,8 +64,10 @@ check: install services
 	$(MANAGE_OFFLINE) check
 	$(MANAGE_OFFLINE) makemigrations --check --dry-run
 
+# A fresh test database every time: a reused one may have lost the reference rows
+# that data migrations load (the last transactional test of a run flushes them).
 test: install system-deps services messages lint check
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q --create-db $(PYTEST_ARGS)
 
 proof: install system-deps services messages
 	$(VENV)/bin/pytest -q -m proof --proof $(PYTEST_ARGS)
