@@ -10,6 +10,7 @@ messages are cancelled. Contexts carry no medical details (no specialty, no
 reason): reminders are read on lock screens and shared phones.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -45,6 +46,16 @@ APPOINTMENT_TEMPLATES = [
 #: A reminder is not sent later than this before the start (quiet hours may push
 #: it): a reminder an hour before is no longer a reminder.
 REMINDER_LATEST = timedelta(hours=1)
+
+
+#: Apps above this one add to the context of messages about an appointment (the
+#: video app's personal join link), registered when they start.
+_context_providers: list[Callable[[Appointment], dict]] = []
+
+
+def register_context_provider(provider: Callable[[Appointment], dict]) -> None:
+    if provider not in _context_providers:
+        _context_providers.append(provider)
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,7 @@ def appointment_context(appointment: Appointment) -> dict:
     """What every patient message about an appointment may show: no medical details."""
     public_id = appointment.public_id
     place = appointment.place
-    return {
+    context = {
         "first_name": _first_name(appointment.patient),
         "starts_at": appointment.starts_at,
         "duration": appointment.duration_minutes,
@@ -143,6 +154,9 @@ def appointment_context(appointment: Appointment) -> dict:
             reverse("appointments:prepare", kwargs={"public_id": public_id})
         ),
     }
+    for provider in _context_providers:
+        context.update(provider(appointment))
+    return context
 
 
 def _schedule_for_patient(
