@@ -738,7 +738,8 @@ VIDEO_JOIN_CLOSES_MINUTES = env.int("VIDEO_JOIN_CLOSES_MINUTES", default=30)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        # Jitsi's iframe API script comes from the video server itself.
+        "script-src": [SELF, f"https://{VIDEO_DOMAIN}"],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
