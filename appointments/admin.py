@@ -923,3 +923,7 @@ class PrescriptionTransmissionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     )
     search_fields = ("patient__reference", "pharmacy__name")
     list_select_related = ("patient", "pharmacy")
+
+
+# Satisfaction surveys have their own module; importing it registers their admin.
+from . import surveys_admin  # noqa: E402, F401

@@ -19,6 +19,7 @@ _READ = [
     "view_reportrequest",
     "view_pharmacy",
     "view_pharmacychoice",
+    "view_satisfactionsurvey",
 ]
 _BOOKING = [
     "add_appointment",
@@ -53,6 +54,7 @@ class AppointmentsConfig(AppConfig):
             "change_preconsultationshare",
             "view_prescriptiontransmission",
             "add_prescriptiontransmission",
+            "moderate_survey",
         ],
         "care_coordinator": [
             *_READ,
@@ -65,5 +67,6 @@ class AppointmentsConfig(AppConfig):
             "change_noshowflag",
             "view_preconsultationshare",
             "view_prescriptiontransmission",
+            "moderate_survey",
         ],
     }

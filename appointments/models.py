@@ -1136,3 +1136,7 @@ class PrescriptionTransmission(TimeStampedModel):
 
     def __str__(self) -> str:
         return _("Prescription to %(pharmacy)s") % {"pharmacy": self.pharmacy}
+
+
+# Registered with the app from its own module (see appointments/surveys_models.py).
+from .surveys_models import SatisfactionSurvey  # noqa: E402, F401

@@ -43,3 +43,11 @@ def close_other_offers(offer_id: int) -> int:
     if offer is None:
         return 0
     return services.waitlist.close_other_offers(offer=offer)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_survey(survey_id: int) -> int:
+    """Put a satisfaction survey's invitation in the outbox for its due time."""
+    from . import surveys
+
+    return surveys.send_survey(survey_id=survey_id)

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import surveys_views, views
 
 app_name = "appointments"
 
@@ -32,6 +32,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("report/<str:token>/", views.report_upload, name="report-upload"),
     path("rx/<str:token>/", views.prescription, name="prescription"),
+    path("s/<str:token>/", surveys_views.survey_link, name="survey-link"),
     # One appointment.
     path("<uuid:public_id>/", views.detail, name="detail"),
     path("<uuid:public_id>/hold/", views.hold, name="hold"),
@@ -40,6 +41,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:public_id>/reschedule/", views.reschedule, name="reschedule"),
     path("<uuid:public_id>/waitlist/", views.join_waitlist, name="waitlist"),
     path("<uuid:public_id>/prepare/", views.prepare, name="prepare"),
+    path("<uuid:public_id>/survey/", surveys_views.survey, name="survey"),
     path("<uuid:public_id>/share/", views.share, name="share"),
     path("<uuid:public_id>/calendar.ics", views.appointment_ics, name="calendar"),
     path(

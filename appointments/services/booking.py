@@ -657,6 +657,9 @@ def mark_done(
     from .. import care
 
     care.appointment_done(appointment, by=by)
+    from .. import surveys
+
+    surveys.queue_survey(appointment, now=now)
     return appointment
 
 
