@@ -30,6 +30,7 @@ from .forms import (
     AttachDocumentsForm,
     ClaimPaymentForm,
     CloseClaimForm,
+    InvoiceEstimateForm,
     QuoteEstimateForm,
     RejectClaimForm,
     SendClaimForm,
@@ -856,6 +857,11 @@ class ClaimAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.quote_estimate_view),
                 name="reimbursements_quote_estimate",
             ),
+            path(
+                "estimate-invoice/",
+                self.admin_site.admin_view(self.invoice_estimate_view),
+                name="reimbursements_invoice_estimate",
+            ),
             view("send", self.send_view),
             view("acknowledge", self.acknowledge_view),
             view("pay", self.pay_view),
@@ -1025,6 +1031,44 @@ class ClaimAdmin(admin.ModelAdmin):
             form = QuoteEstimateForm(initial=_quote_initial(request.GET.get("quote")))
         return _quote_estimate_page(self, request, form, estimate, quote)
 
+    def invoice_estimate_view(self, request: HttpRequest) -> HttpResponse:
+        """The same simulation, printed on a draft invoice and its PDF."""
+        if not request.user.has_perm("billing.change_invoice"):
+            raise PermissionDenied
+        printed = None
+        if request.method == "POST":
+            form = InvoiceEstimateForm(request.POST)
+            if form.is_valid():
+                invoice = form.cleaned_data["invoice"]
+                try:
+                    printed = services.estimate_invoice(
+                        invoice=invoice, by=request.user, **form.engine_inputs()
+                    )
+                except ValidationError as error:
+                    _add_errors(form, error)
+                else:
+                    self.message_user(
+                        request,
+                        _("Estimate printed on invoice %(invoice)s.")
+                        % {"invoice": invoice},
+                        messages.SUCCESS,
+                    )
+        else:
+            form = InvoiceEstimateForm(
+                initial=_invoice_initial(request.GET.get("invoice"))
+            )
+        return TemplateResponse(
+            request,
+            "reimbursements/admin/invoice_estimate.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "form": form,
+                "estimate": printed,
+                "title": _("Estimate the reimbursement of an invoice"),
+            },
+        )
+
     def attach_invoice_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         claim = self._claim(request, pk)
         if request.method == "POST":
@@ -1075,6 +1119,27 @@ def _add_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def _invoice_initial(invoice_id: str | None) -> dict:
+    """Start from what the invoice's patient file says (age, mutuelle)."""
+    from billing.models import Invoice
+
+    from .views import initial_from_file
+
+    invoice = (
+        Invoice.objects.filter(pk=invoice_id).select_related("patient").first()
+        if invoice_id and invoice_id.isdigit()
+        else None
+    )
+    if invoice is None:
+        return {}
+    initial: dict = {"invoice": invoice.pk}
+    if invoice.patient is not None:
+        initial.update(initial_from_file(invoice.patient))
+        if invoice.service_date:
+            initial["performed_on"] = invoice.service_date
+    return initial
 
 
 def _quote_initial(quote_id: str | None) -> dict:

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Quote
+from billing.models import Invoice, Quote
 from patients.models import Document
 
 from .engine import (
@@ -349,3 +349,22 @@ class QuoteEstimateForm(EstimateForm):
             state__in=[Quote.State.DRAFT, Quote.State.SENT]
         ).select_related("customer")
         self.order_fields(["quote"])
+
+
+class InvoiceEstimateForm(EstimateForm):
+    """The simulation, by the concierge, printed on a draft invoice for the visit."""
+
+    invoice = forms.ModelChoiceField(
+        label=_("Invoice"),
+        queryset=Invoice.objects.none(),
+        help_text=_("Draft invoices; the estimate is printed on it when issued."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoice"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Invoice.objects.filter(
+            state=Invoice.State.DRAFT
+        ).select_related("customer")
+        self.order_fields(["invoice"])

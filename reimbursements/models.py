@@ -318,6 +318,77 @@ class RecordedAct(TimeStampedModel):
         return f"{reference} {self.act.code} {self.performed_on}"
 
 
+class InvoiceEstimate(TimeStampedModel):
+    """The reimbursement estimate printed on an invoice, as the patient reads it.
+
+    It lives here rather than on the invoice because billing sits below
+    reimbursements: the invoice page and PDF reach it through the reverse
+    relation `invoice.reimbursement_estimate` and draw it with this app's
+    template. The explanation is kept in the language the invoice is printed in,
+    so that a copy made later reads the same.
+    """
+
+    invoice = models.OneToOneField(
+        "billing.Invoice",
+        models.CASCADE,
+        related_name="reimbursement_estimate",
+        verbose_name=_("invoice"),
+    )
+    act_code = models.CharField(_("act"), max_length=16)
+    performed_on = models.DateField(_("date of the act"))
+    fee = models.DecimalField(_("fee (€)"), max_digits=8, decimal_places=2)
+    base = models.DecimalField(_("base (€)"), max_digits=8, decimal_places=2)
+    amo = models.DecimalField(
+        _("Assurance Maladie (€)"), max_digits=8, decimal_places=2
+    )
+    amc = models.DecimalField(_("mutuelle (€)"), max_digits=8, decimal_places=2)
+    out_of_pocket = models.DecimalField(
+        _("out of pocket (€)"), max_digits=8, decimal_places=2
+    )
+    participation = models.DecimalField(
+        _("flat contribution applied (€)"), max_digits=6, decimal_places=2, default=0
+    )
+    #: [{"text": str, "amount": "12.34" | None}, ...] in `language`.
+    lines = models.JSONField(_("explanation"), default=list)
+    flags = models.JSONField(_("flags"), default=list)
+    language = models.CharField(_("language"), max_length=8)
+    estimated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("estimated by"),
+    )
+
+    class Meta:
+        verbose_name = _("invoice estimate")
+        verbose_name_plural = _("invoice estimates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amo__gte=0) & Q(amc__gte=0) & Q(out_of_pocket__gte=0),
+                name="invoiceestimate_shares_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.act_code}"
+
+    @property
+    def total_reimbursed(self) -> Decimal:
+        return self.amo + self.amc
+
+    @property
+    def explanation(self) -> list[tuple[str, Decimal | None]]:
+        return [
+            (
+                line["text"],
+                None if line.get("amount") is None else Decimal(line["amount"]),
+            )
+            for line in self.lines
+        ]
+
+
 class ProcedureQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ProcedureQuerySet":
         if user.is_staff:

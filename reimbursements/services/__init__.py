@@ -26,7 +26,15 @@ from .claims import (
     send_claim,
     tolerance,
 )
-from .estimates import estimate_for, estimate_quote, participation_paid, record_act
+from .estimates import (
+    BookingEstimate,
+    estimate_booking,
+    estimate_for,
+    estimate_invoice,
+    estimate_quote,
+    participation_paid,
+    record_act,
+)
 from .follow_up import chase_claim, chase_unanswered_claims
 from .procedures import (
     REMINDER_TEMPLATE,
@@ -39,6 +47,7 @@ from .procedures import (
 )
 
 __all__ = [
+    "BookingEstimate",
     "REMINDER_TEMPLATE",
     "STAFF_PERMISSION",
     "acknowledge_claim",
@@ -53,7 +62,9 @@ __all__ = [
     "claim_for_payer_token",
     "close_claim",
     "complete_procedure",
+    "estimate_booking",
     "estimate_for",
+    "estimate_invoice",
     "estimate_quote",
     "is_claims_staff",
     "is_payer_of",
