@@ -28,13 +28,32 @@ class SupportTicketQuerySet(models.QuerySet):
 class SupportTicket(TimeStampedModel):
     """A patient or practitioner needs technical help before a teleconsultation."""
 
+    class Kind(models.TextChoices):
+        DEVICE_HELP = "device_help", _("help with the equipment")
+        PHONE_FALLBACK = "phone_fallback", _("call the patient: video unavailable")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(
+        _("type"), max_length=16, choices=Kind.choices, default=Kind.DEVICE_HELP
+    )
+    # Empty when a patient asks through their personal link, without an account.
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.PROTECT,
+        null=True,
+        blank=True,
         related_name="support_tickets",
         verbose_name=_("opened by"),
     )
+    session = models.ForeignKey(
+        "TeleconsultationSession",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="support_tickets",
+        verbose_name=_("teleconsultation"),
+    )
+    phone = models.CharField(_("phone to call"), max_length=32, blank=True)
     message = models.TextField(_("message"), blank=True)
     # Camera, microphone, speaker and connection results, as the browser saw them.
     check_results = models.JSONField(
@@ -60,7 +79,8 @@ class SupportTicket(TimeStampedModel):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return _("Support for %(user)s") % {"user": self.opened_by}
+        who = self.opened_by or (self.session and self.session.appointment.patient_id)
+        return _("Support for %(user)s") % {"user": who}
 
     @property
     def failed_checks(self) -> list[str]:

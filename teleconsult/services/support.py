@@ -1,4 +1,5 @@
-"""Teleconsultation services."""
+"""Technical help: tickets from the device check, and phone calls when the video
+server cannot be reached."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from conciergerie.accounts.models import User
 
-from . import tasks
-from .models import SupportTicket
+from .. import tasks
+from ..models import SupportTicket
 
 CHECKS = ("camera", "microphone", "speaker", "connection")
 STATUSES = ("pass", "fail", "skipped")
@@ -70,18 +71,39 @@ def resolve_support_ticket(
 
 def alert_on_duty_concierge(*, ticket_id: int) -> None:
     """Email the on-duty address who needs help and what failed; nothing medical."""
-    ticket = SupportTicket.objects.select_related("opened_by").get(pk=ticket_id)
-    failed = ", ".join(ticket.failed_checks) or _("none")
+    ticket = SupportTicket.objects.select_related(
+        "opened_by", "session__appointment__patient"
+    ).get(pk=ticket_id)
     link = settings.SITE_URL + reverse(
         "admin:teleconsult_supportticket_change", args=[ticket.pk]
     )
+    if ticket.kind == SupportTicket.Kind.PHONE_FALLBACK and ticket.session:
+        appointment = ticket.session.appointment
+        send_mail(
+            subject=_("Teleconsultation: call the patient now"),
+            message=_(
+                "The video server cannot be reached: call %(patient)s (%(phone)s) "
+                "for their teleconsultation of %(when)s.\n%(link)s"
+            )
+            % {
+                "patient": appointment.patient.reference,
+                "phone": ticket.phone or _("no number on file"),
+                "when": timezone.localtime(appointment.starts_at).strftime("%H:%M"),
+                "link": link,
+            },
+            from_email=None,
+            recipient_list=[settings.ON_DUTY_EMAIL],
+        )
+        return
+    failed = ", ".join(ticket.failed_checks) or _("none")
+    who = ticket.opened_by.email if ticket.opened_by else ticket.phone
     send_mail(
         subject=_("Teleconsultation: technical help requested"),
         message=_(
             "%(user)s asks for technical help before a teleconsultation.\n"
             "Failed checks: %(failed)s\n%(link)s"
         )
-        % {"user": ticket.opened_by.email, "failed": failed, "link": link},
+        % {"user": who, "failed": failed, "link": link},
         from_email=None,
         recipient_list=[settings.ON_DUTY_EMAIL],
     )
