@@ -599,6 +599,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "appointments.tasks.chase_missing_reports",
         "schedule": crontab(minute=15, hour=9),
     },
+    "reporting-send-monthly-report": {
+        "task": "conciergerie.reporting.tasks.send_monthly_report",
+        "schedule": crontab(minute=0, hour=7, day_of_month=1),
+    },
 }
 
 # --- Care requests (patients.CareRequest; see docs/care-requests.md) -------------
