@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "conciergerie.audit",
     "conciergerie.partners",
     "conciergerie.portal",
+    "conciergerie.procedures",
     "patients",
     "specialists",
     "appointments",
