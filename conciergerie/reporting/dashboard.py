@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import kpis
-from .charts import Series, bar_chart, plain_number, stacked_bar_chart
+from .charts import Series, bar_chart, line_chart, plain_number, stacked_bar_chart
 
 #: What each figure counts, shown beside it on the dashboard and in the report.
 DEFINITIONS = {
@@ -244,6 +244,34 @@ def reminder_delivery(filters: kpis.Filters) -> Panel:
     )
 
 
+def satisfaction(filters: kpis.Filters) -> Panel:
+    months = kpis.satisfaction_per_month(filters)
+    title = gettext("Satisfaction: CSAT and NPS")
+    chart = line_chart(
+        title=title,
+        description=str(DEFINITIONS["satisfaction"]),
+        labels=[month_label(row.month) for row in months],
+        series=[
+            Series(gettext("CSAT (%)"), [row.csat.percent for row in months]),
+            Series(gettext("NPS"), [row.nps for row in months]),
+        ],
+        y_range=(-100, 100),
+    )
+    lines = [
+        (
+            month_label(row.month),
+            gettext("CSAT %(csat)s, NPS %(nps)s, %(answers)s answers")
+            % {
+                "csat": percent(row.csat.percent),
+                "nps": plain_number(row.nps),
+                "answers": row.answers,
+            },
+        )
+        for row in months
+    ]
+    return Panel(key="satisfaction", title=title, chart=chart, lines=lines)
+
+
 def revenue(filters: kpis.Filters) -> Panel:
     months = kpis.revenue_per_month(filters)
     title = gettext("Revenue per month, net of credit notes")
@@ -350,6 +378,7 @@ PANELS: list[Callable[[kpis.Filters], Panel]] = [
     sla_breaches,
     appointment_outcomes,
     reminder_delivery,
+    satisfaction,
     revenue,
     outstanding_invoices,
     reimbursements_pending,

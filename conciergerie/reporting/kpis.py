@@ -39,7 +39,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Appointment
+from appointments.models import Appointment, SatisfactionSurvey
 from billing.models import CreditNote, Invoice
 from conciergerie.accounts.models import User
 from conciergerie.notifications.models import Message
@@ -440,6 +440,49 @@ def reminder_delivery(filters: Filters) -> dict[str, Rate]:
         sum(rate.whole for rate in rates.values()),
     )
     return rates
+
+
+# --- Satisfaction ------------------------------------------------------------------
+def satisfaction_per_month(filters: Filters) -> list[SatisfactionMonth]:
+    """Surveys answered each month of the period (Paris time): CSAT counts the
+    satisfaction answers of 4 or 5, NPS promoters (9–10) against detractors (0–6)."""
+    queryset = SatisfactionSurvey.objects.answered().filter(
+        answered_at__gte=filters.since, answered_at__lt=filters.until
+    )
+    if filters.specialty or filters.concierge_id:
+        queryset = queryset.filter(
+            appointment__in=_within_cuts(Appointment.objects.all(), filters).values(
+                "pk"
+            )
+        )
+    rows = (
+        queryset.annotate(month=TruncMonth("answered_at", tzinfo=PARIS))
+        .order_by()
+        .values("month")
+        .annotate(
+            answers=Count("pk"),
+            rated=Count("satisfaction"),
+            satisfied=Count("pk", filter=Q(satisfaction__gte=4)),
+            recommend_answers=Count("recommend"),
+            promoters=Count("pk", filter=Q(recommend__gte=9)),
+            detractors=Count("pk", filter=Q(recommend__lte=6)),
+        )
+    )
+    by_month = {timezone.localtime(row["month"], PARIS).date(): row for row in rows}
+    months = []
+    for month in filters.months():
+        row = by_month.get(month, {})
+        months.append(
+            SatisfactionMonth(
+                month=month,
+                answers=row.get("answers", 0),
+                csat=Rate(row.get("satisfied", 0), row.get("rated", 0)),
+                promoters=row.get("promoters", 0),
+                detractors=row.get("detractors", 0),
+                recommend_answers=row.get("recommend_answers", 0),
+            )
+        )
+    return months
 
 
 # --- Money -------------------------------------------------------------------------

@@ -220,3 +220,38 @@ def test_reimbursements_pending_by_age(manager):
         (1, Decimal("10.00")),
         (1, Decimal("25.00")),
     ]
+
+
+def test_satisfaction_csat_and_nps_per_month(march_appointments, alice):
+    from appointments.models import SatisfactionSurvey
+
+    answers = [
+        # (appointment, answered at, satisfaction, recommend)
+        ("done_r1", at(2026, 3, 17, 10), 5, 10),  # Alice's R1
+        ("done", at(2026, 3, 18, 10), 4, 9),
+        ("done_r3", at(2026, 3, 19, 10), 3, 7),
+        ("no_show_derm", at(2026, 3, 31, 23, 30), 2, 3),  # still March in Paris
+        ("cancelled", at(2026, 2, 10, 10), 5, 10),  # February
+        ("late", None, None, None),  # invited, never answered
+    ]
+    for name, answered_at, satisfaction, recommend in answers:
+        SatisfactionSurvey.objects.create(
+            appointment=march_appointments[name],
+            due_at=at(2026, 3, 17, 9),
+            answered_at=answered_at,
+            satisfaction=satisfaction,
+            recommend=recommend,
+        )
+    period = kpis.Filters(start=date(2026, 2, 1), end=date(2026, 3, 31))
+
+    february, march = kpis.satisfaction_per_month(period)
+    alices = kpis.satisfaction_per_month(replace(period, concierge_id=alice.pk))
+
+    # February: one answer, 5 and 10: CSAT 100 %, NPS 100.
+    assert (february.answers, february.csat, february.nps) == (1, kpis.Rate(1, 1), 100)
+    # March: satisfaction 5, 4, 3, 2: CSAT 2 / 4 = 50 %. Recommend 10, 9 (two
+    # promoters), 7 (passive), 3 (one detractor): NPS (2 - 1) / 4 = 25.
+    assert (march.answers, march.csat, march.nps) == (4, kpis.Rate(2, 4), 25)
+    assert march.csat.percent == Decimal("50.0")
+    # Alice's requests: R1's visit only.
+    assert [(m.answers, m.nps) for m in alices] == [(0, None), (1, 100)]
