@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from conciergerie.accounts.models import User
+from patients import viewing
 from patients.models import Document, Patient
 from specialists.models import ConsultationType, Practitioner
 
@@ -148,7 +149,12 @@ def index(request: HttpRequest) -> HttpResponse:
     if user.has_role("practitioner") and not Patient.objects.managed_by(user).exists():
         return redirect("appointments:practitioner")
     now = timezone.now()
-    files = list(Patient.objects.managed_by(request.user).order_by("first_names"))
+    viewed = viewing.current_patient(request)
+    files = (
+        [viewed]
+        if viewed is not None
+        else list(Patient.objects.managed_by(request.user).order_by("first_names"))
+    )
     rows = (
         Appointment.objects.filter(patient__in=files)
         .exclude(state__in=[Appointment.State.EXPIRED, Appointment.State.RESCHEDULED])
@@ -164,11 +170,15 @@ def index(request: HttpRequest) -> HttpResponse:
     ).order_by("starts_at")
     past = rows.exclude(pk__in=upcoming.values("pk")).order_by("-starts_at")[:30]
     proposals = (
-        SlotProposal.objects.visible_to(request.user).open().select_related("patient")
+        SlotProposal.objects.visible_to(request.user)
+        .open()
+        .filter(patient__in=files)
+        .select_related("patient")
     )
     waitlist = (
         WaitlistEntry.objects.visible_to(request.user)
         .waiting()
+        .filter(patient__in=files)
         .select_related("practitioner", "patient")
     )
     feeds = {

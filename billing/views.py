@@ -9,6 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from patients import viewing
+
 from . import pdf, services
 from .forms import RefuseQuoteForm
 from .models import CreditNote, Invoice, Quote
@@ -29,9 +31,12 @@ def pdf_response(content: bytes, name: str, *, inline: bool = False) -> HttpResp
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    quotes = Quote.objects.visible_to(request.user).order_by("-sent_at")
-    invoices = Invoice.objects.visible_to(request.user).order_by(
-        "-issue_date", "-number"
+    shown = viewing.invoice_filter(request, viewing.current_patient(request))
+    quotes = Quote.objects.visible_to(request.user).filter(shown).order_by("-sent_at")
+    invoices = (
+        Invoice.objects.visible_to(request.user)
+        .filter(shown)
+        .order_by("-issue_date", "-number")
     )
     outstanding = invoices.outstanding()
     due = sum((invoice.amount_due for invoice in outstanding), start=ZERO)
@@ -44,9 +49,9 @@ def index(request: HttpRequest) -> HttpResponse:
             "outstanding": outstanding,
             "invoices": invoices,
             "total_due": due,
-            "credit_notes": CreditNote.objects.visible_to(request.user).select_related(
-                "invoice"
-            ),
+            "credit_notes": CreditNote.objects.visible_to(request.user)
+            .filter(invoice__in=invoices)
+            .select_related("invoice"),
             "overdue_count": outstanding.filter(state=Invoice.State.OVERDUE).count(),
             "paid_total": invoices.aggregate(total=Sum("amount_paid"))["total"] or 0,
         },

@@ -8,6 +8,7 @@ from . import health, pwa, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("me/", include("conciergerie.portal.urls")),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("service-worker.js", pwa.service_worker, name="service-worker"),
     path("offline/", pwa.offline, name="offline"),

@@ -1,8 +1,25 @@
-"""The portal's home page and the patient's dashboard."""
+"""The portal's home page and the patient's dashboard: "what's next for me?"."""
+
+from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import DecimalField, F, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from patients import viewing
+
+#: How long a document counts as newly added on the dashboard.
+RECENT_DOCUMENTS_DAYS = 30
+#: A video consultation can be joined this long before it starts.
+JOIN_OPENS_BEFORE = timedelta(minutes=15)
+#: Items listed per block; the full lists live in each section.
+SHOWN = 5
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -11,20 +28,126 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    from patients.models import CareRequest, Patient
+def join_url(appointment) -> str:
+    """Where the "join" button of a video consultation leads.
 
-    files = Patient.objects.managed_by(request.user)
-    return render(
-        request,
-        "portal/dashboard.html",
-        {
-            "own_file": files.filter(user=request.user).first(),
-            "managed_files": files.exclude(user=request.user),
-            "care_requests": CareRequest.objects.filter(patient__in=files)
-            .open()
-            .select_related("patient")
-            .order_by("-created_at")[:5],
-        },
+    The teleconsultation's waiting room when that page exists, else the
+    appointment's page, which carries the link to the room.
+    """
+    try:
+        return reverse(
+            "teleconsult:waiting-room", kwargs={"public_id": appointment.public_id}
+        )
+    except NoReverseMatch:
+        return appointment.get_absolute_url()
+
+
+def join_window_open(appointment, *, now) -> bool:
+    return (
+        appointment.is_video
+        and appointment.starts_at - JOIN_OPENS_BEFORE <= now < appointment.ends_at
     )
+
+
+def _money_sum(expression) -> Coalesce:
+    return Coalesce(
+        Sum(expression, output_field=DecimalField(max_digits=12, decimal_places=2)),
+        Value(Decimal("0.00")),
+        output_field=DecimalField(max_digits=12, decimal_places=2),
+    )
+
+
+def _dashboard_blocks(request: HttpRequest, patient) -> dict:
+    """Each block is one bounded query: the page costs the same for a file with
+    three rows or three thousand."""
+    from appointments.models import Appointment, SlotProposal
+    from billing.models import Invoice
+    from patients.models import CareRequest, CareRequestMessage, Document
+    from reimbursements.models import Claim
+
+    now = timezone.now()
+    next_appointment = (
+        Appointment.objects.filter(
+            patient=patient,
+            state__in=[
+                Appointment.State.HELD,
+                Appointment.State.BOOKED,
+                Appointment.State.CONFIRMED,
+            ],
+            ends_at__gt=now,
+        )
+        .select_related("practitioner", "place")
+        .order_by("starts_at")
+        .first()
+    )
+    proposals = list(
+        SlotProposal.objects.filter(patient=patient)
+        .open()
+        .order_by("expires_at")[:SHOWN]
+    )
+    requests = list(
+        CareRequest.objects.filter(patient=patient)
+        .open()
+        .order_by("-created_at")[:SHOWN]
+    )
+    unread = CareRequestMessage.objects.unread_by_patient().filter(
+        care_request__patient=patient
+    )
+    waiting_messages = list(
+        unread.select_related("care_request").order_by("-created_at")[:SHOWN]
+    )
+    documents = list(
+        Document.objects.filter(
+            patient=patient,
+            created_at__gte=now - timedelta(days=RECENT_DOCUMENTS_DAYS),
+        ).order_by("-created_at")[:SHOWN]
+    )
+    invoices = (
+        Invoice.objects.visible_to(request.user)
+        .filter(viewing.invoice_filter(request, patient))
+        .outstanding()
+    )
+    invoices_due = list(invoices.order_by("due_date", "number")[:SHOWN])
+    total_due = invoices.aggregate(
+        total=_money_sum(
+            Greatest(
+                F("total") - F("amount_credited") - F("amount_paid"),
+                Value(Decimal("0.00")),
+            )
+        )
+    )["total"]
+    expected_claims = Claim.objects.filter(
+        patient=patient, state__in=Claim.PAYABLE_STATES
+    )
+    claims = list(expected_claims.order_by("-care_date")[:SHOWN])
+    total_expected = expected_claims.aggregate(
+        total=_money_sum(
+            Greatest(
+                F("amount_expected") - F("amount_received"), Value(Decimal("0.00"))
+            )
+        )
+    )["total"]
+    return {
+        "next_appointment": next_appointment,
+        "can_join": next_appointment is not None
+        and join_window_open(next_appointment, now=now),
+        "join_url": join_url(next_appointment) if next_appointment else "",
+        "proposals": proposals,
+        "care_requests": requests,
+        "waiting_messages": waiting_messages,
+        "documents": documents,
+        "invoices_due": invoices_due,
+        "total_due": total_due,
+        "claims": claims,
+        "total_expected": total_expected,
+    }
+
+
+@login_required
+@never_cache
+def dashboard(request: HttpRequest) -> HttpResponse:
+    patient = viewing.current_patient(request)
+    context: dict = {"patient": patient}
+    if patient is not None:
+        context.update(_dashboard_blocks(request, patient))
+    return render(request, "portal/dashboard.html", context)

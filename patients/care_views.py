@@ -22,7 +22,7 @@ from django_fsm import can_proceed
 from conciergerie.accounts.models import User
 from conciergerie.audit.models import AccessLog
 
-from . import triage
+from . import triage, viewing
 from .access import AuditObject, audit
 from .care_forms import (
     CancelRequestForm,
@@ -126,8 +126,11 @@ def index(request: HttpRequest) -> HttpResponse:
     if _user(request).is_back_office or _user(request).is_superuser:
         return redirect("admin:patients_carerequest_changelist")
     files = _managed_files(request)
+    viewed = viewing.current_patient(request)
     requests = (
-        CareRequest.objects.filter(patient__in=files)
+        CareRequest.objects.filter(
+            patient__in=[viewed] if viewed is not None else files
+        )
         .select_related("patient")
         .annotate(
             unread=Count(

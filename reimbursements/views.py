@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from conciergerie.audit.models import AccessLog
+from patients import viewing
 from patients.access import AuditObject, audit
 from patients.models import Patient
 from patients.services import document_filename
@@ -145,8 +146,10 @@ def _visits(claims) -> list[Visit]:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """Per visit: what each payer should pay back, what it paid, what is awaited."""
+    viewed = viewing.current_patient(request)
     claims = list(
         Claim.objects.for_portal(request.user)
+        .filter(**({"patient": viewed} if viewed is not None else {}))
         .select_related("patient")
         .order_by("-care_date", "-created_at", "payer")
     )

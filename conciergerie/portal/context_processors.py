@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from . import viewing
+from patients import viewing
 
 
 def viewing_file(request: HttpRequest) -> dict:

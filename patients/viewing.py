@@ -9,7 +9,7 @@ files the account manages can be chosen: any other reference answers 404.
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 
-from patients.models import Patient
+from .models import Patient
 
 SESSION_KEY = "portal_viewing"
 _FILES_ATTR = "_portal_files"
