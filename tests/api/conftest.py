@@ -79,6 +79,7 @@ def partner_data(make_partner, billing_catalogue):
     claim = _claim_addressed_to(user, patient)
     care_request = _care_request_referred_by(user, patient)
     appointment = _appointment_of(patient)
+    teleconsultation = _teleconsultation_of(patient)
     practitioner = PractitionerFactory(verified=True, specialties=["cardiology"])
     place = PracticePlaceFactory(practitioner=practitioner)
     OpeningHoursFactory(
@@ -101,6 +102,7 @@ def partner_data(make_partner, billing_catalogue):
         "claim": claim,
         "care_request": care_request,
         "appointment": appointment,
+        "teleconsultation": teleconsultation,
     }
 
 
@@ -134,3 +136,10 @@ def _appointment_of(patient):
     from tests.appointments.factories import AppointmentFactory
 
     return AppointmentFactory(patient=patient)
+
+
+def _teleconsultation_of(patient):
+    """The video session of a teleconsultation of the partner's referred patient."""
+    from tests.teleconsult.conftest import make_video_appointment
+
+    return make_video_appointment(patient=patient, starts_in=60 * 24).teleconsultation

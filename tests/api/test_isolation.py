@@ -31,6 +31,9 @@ def own_objects(data: dict) -> dict[str, dict[str, str]]:
         "/api/v1/appointments/{public_id}/": {
             "public_id": str(data["appointment"].public_id)
         },
+        "/api/v1/teleconsultations/{public_id}/": {
+            "public_id": str(data["teleconsultation"].public_id)
+        },
     }
     if data["care_request"] is not None:
         objects["/api/v1/care-requests/{reference}/"] = {

@@ -62,6 +62,9 @@ def known_ids(data: dict) -> dict[str, dict[str, str]]:
         "/api/v1/appointments/{public_id}/": {
             "public_id": str(data["appointment"].public_id)
         },
+        "/api/v1/teleconsultations/{public_id}/": {
+            "public_id": str(data["teleconsultation"].public_id)
+        },
     }
 
 
