@@ -1,11 +1,12 @@
 """The resource types the facade serves, by FHIR name.
 
-To add one (Appointment, with the appointments app): write a `ResourceType`
+To add one: write a `ResourceType`
 subclass (see `resources.py` and `directory.py`) in a module of this package, and
 list it here. Routes, authentication, scopes, paging, Bundles, errors and the
 CapabilityStatement follow.
 """
 
+from .appointments import AppointmentResource
 from .directory import PractitionerResource, ScheduleResource, SlotResource
 from .resources import ResourceType
 
@@ -13,6 +14,7 @@ RESOURCE_TYPES: list[type[ResourceType]] = [
     PractitionerResource,
     ScheduleResource,
     SlotResource,
+    AppointmentResource,
 ]
 
 

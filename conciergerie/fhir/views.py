@@ -192,7 +192,8 @@ def capability_statement(request: Request) -> dict[str, Any]:
         "publisher": settings.SERVICE_NAME,
         "kind": "instance",
         "implementation": {
-            "description": f"{settings.SERVICE_NAME} directory (read-only)",
+            "description": f"{settings.SERVICE_NAME} directory and appointments "
+            "(read-only)",
             "url": _base_url(request),
         },
         "fhirVersion": FHIR_VERSION,
@@ -202,7 +203,9 @@ def capability_statement(request: Request) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": (
                     "OAuth2 client credentials at /o/token/; send the token as "
-                    "`Authorization: Bearer`. Scope specialists:read. Pages: "
+                    "`Authorization: Bearer`. Scopes specialists:read (Practitioner, "
+                    "Schedule, Slot) and appointments:read (Appointment: the "
+                    "patients the partner referred or may see). Pages: "
                     "`_count` (at most 100) and `_offset`, follow the `next` link."
                 ),
                 "security": {

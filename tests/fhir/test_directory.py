@@ -345,4 +345,5 @@ def test_the_capability_statement_lists_the_served_resources(api_client, db):
         "Practitioner",
         "Schedule",
         "Slot",
+        "Appointment",
     ]
