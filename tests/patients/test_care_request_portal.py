@@ -53,19 +53,25 @@ def _details(start: dict, specialty: str, **extra) -> dict:
 # --- My requests ----------------------------------------------------------------------
 
 
-def test_the_list_shows_my_requests_and_my_childrens(signed_in, patient, patient_user):
+def test_the_list_shows_the_requests_of_the_viewed_file(
+    signed_in, patient, patient_user
+):
     child = GuardianshipFactory(guardian=patient_user).patient
     mine = CareRequestFactory(patient=patient)
     childs = CareRequestFactory(patient=child, requested_by=patient_user)
     someone_elses = CareRequestFactory()
 
     response = signed_in.get(reverse("patients:care-requests"))
+    signed_in.post(reverse("portal:switch-file"), {"reference": child.reference})
+    for_child = signed_in.get(reverse("patients:care-requests")).content.decode()
 
     content = response.content.decode()
     assert response.status_code == 200
     assert mine.reference in content
-    assert childs.reference in content
-    assert someone_elses.reference not in content
+    assert childs.reference not in content
+    assert childs.reference in for_child
+    assert mine.reference not in for_child
+    assert someone_elses.reference not in content + for_child
 
 
 def test_the_dashboard_links_to_my_requests(signed_in, patient):
