@@ -36,9 +36,10 @@ class ProcedureForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         version = self.instance.current_version if self.instance.pk else None
-        if version is not None:
+        if version is not None and "body" in self.fields:
             self.fields["body"].initial = version.body
-        self.fields["slug"].required = False
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
 
 
 class VersionInline(admin.TabularInline):

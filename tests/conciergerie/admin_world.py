@@ -1,0 +1,54 @@
+"""Rows for every main model, built from the apps' factories, for the admin tests
+that walk every registered list and change form."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from conciergerie.accounts.roles import Role
+
+
+def build_world(count: int) -> None:
+    """`count` patients, each with what the back-office lists most: a medical
+    profile, insurance, a document, a care request with a task, a done
+    appointment with its answered survey, a review, a message, paperwork."""
+    from appointments import surveys
+    from tests.appointments.factories import AppointmentFactory
+    from tests.factories import UserFactory
+    from tests.notifications.factories import MessageFactory
+    from tests.patients.factories import (
+        CareRequestFactory,
+        CareTaskFactory,
+        DocumentFactory,
+        ErasureRequestFactory,
+        InsuranceCoverageFactory,
+        MedicalProfileFactory,
+        PatientFactory,
+        SharingConsentFactory,
+    )
+    from tests.reimbursements.factories import AdministrativeProcedureFactory
+    from tests.specialists.factories import ReviewFactory
+
+    for _index in range(count):
+        user = UserFactory(role=Role.PATIENT)
+        patient = PatientFactory(user=user, email=user.email, consented=True)
+        MedicalProfileFactory(patient=patient)
+        InsuranceCoverageFactory(patient=patient)
+        DocumentFactory(patient=patient)
+        SharingConsentFactory(patient=patient)
+        ErasureRequestFactory(patient=patient)
+        request = CareRequestFactory(patient=patient)
+        CareTaskFactory(care_request=request)
+        appointment = AppointmentFactory(
+            patient=patient,
+            care_request=request,
+            starts_at=timezone.now() - timedelta(days=2, hours=_index),
+            state="done",
+        )
+        survey = surveys.queue_survey(appointment)
+        surveys.answer_survey(
+            survey=survey, satisfaction=4, recommend=9, practitioner_rating=5
+        )
+        ReviewFactory(practitioner=appointment.practitioner)
+        MessageFactory()
+        AdministrativeProcedureFactory(patient=patient)
