@@ -3,12 +3,13 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import DecimalField, F, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -16,8 +17,6 @@ from patients import viewing
 
 #: How long a document counts as newly added on the dashboard.
 RECENT_DOCUMENTS_DAYS = 30
-#: A video consultation can be joined this long before it starts.
-JOIN_OPENS_BEFORE = timedelta(minutes=15)
 #: Items listed per block; the full lists live in each section.
 SHOWN = 5
 
@@ -29,24 +28,20 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def join_url(appointment) -> str:
-    """Where the "join" button of a video consultation leads.
-
-    The teleconsultation's waiting room when that page exists, else the
-    appointment's page, which carries the link to the room.
-    """
-    try:
-        return reverse(
-            "teleconsult:waiting-room", kwargs={"public_id": appointment.public_id}
-        )
-    except NoReverseMatch:
-        return appointment.get_absolute_url()
+    """The "join" button of a video consultation: its session's waiting room."""
+    return reverse(
+        "teleconsult:appointment-entry", kwargs={"public_id": appointment.public_id}
+    )
 
 
 def join_window_open(appointment, *, now) -> bool:
-    return (
-        appointment.is_video
-        and appointment.starts_at - JOIN_OPENS_BEFORE <= now < appointment.ends_at
-    )
+    """The teleconsultation's own window, so the button and the room agree."""
+    from teleconsult.services.sessions import JOINABLE_STATES, window_of
+
+    if not appointment.is_video or appointment.state not in JOINABLE_STATES:
+        return False
+    opens, closes = window_of(appointment)
+    return opens <= now < closes
 
 
 def _money_sum(expression) -> Coalesce:
@@ -60,7 +55,7 @@ def _money_sum(expression) -> Coalesce:
 def _dashboard_blocks(request: HttpRequest, patient) -> dict:
     """Each block is one bounded query: the page costs the same for a file with
     three rows or three thousand."""
-    from appointments.models import Appointment, SlotProposal
+    from appointments.models import Appointment, SatisfactionSurvey, SlotProposal
     from billing.models import Invoice
     from patients.models import CareRequest, CareRequestMessage, Document
     from reimbursements.models import Claim
@@ -127,8 +122,19 @@ def _dashboard_blocks(request: HttpRequest, patient) -> dict:
             )
         )
     )["total"]
+    surveys = list(
+        SatisfactionSurvey.objects.filter(
+            appointment__patient=patient,
+            answered_at__isnull=True,
+            due_at__lte=now,
+            due_at__gt=now - timedelta(days=settings.SURVEY_LINK_DAYS),
+        )
+        .select_related("appointment__practitioner")
+        .order_by("-due_at")[:SHOWN]
+    )
     return {
         "next_appointment": next_appointment,
+        "surveys": surveys,
         "can_join": next_appointment is not None
         and join_window_open(next_appointment, now=now),
         "join_url": join_url(next_appointment) if next_appointment else "",

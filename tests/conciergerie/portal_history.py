@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from appointments.models import Appointment
+from appointments.models import Appointment, SatisfactionSurvey
 from patients.models import CareRequest, CareRequestMessage
 from tests.appointments.factories import AppointmentFactory, open_practitioner
 from tests.billing.factories import CustomerFactory, issued_invoice
@@ -13,8 +13,8 @@ from tests.reimbursements.factories import sent_claim
 
 
 def build_history(patient, *, size: int, by) -> None:
-    """`size` of everything a file gathers: visits, requests, messages, documents,
-    invoices and reimbursement claims, old and current."""
+    """`size` of everything a file gathers: visits and their surveys, requests,
+    messages, documents, invoices and reimbursement claims, old and current."""
     practitioner = open_practitioner()
     customer = CustomerFactory(user=patient.user)
     start = (timezone.now() - timedelta(days=400)).replace(
@@ -22,12 +22,15 @@ def build_history(patient, *, size: int, by) -> None:
     )
     for index in range(size):
         starts_at = start + timedelta(days=index)
-        AppointmentFactory(
+        visit = AppointmentFactory(
             patient=patient,
             practitioner=practitioner,
             starts_at=starts_at,
             ends_at=starts_at + timedelta(minutes=30),
             state=Appointment.State.DONE,
+        )
+        SatisfactionSurvey.objects.create(
+            appointment=visit, due_at=timezone.now() - timedelta(hours=index + 1)
         )
         upcoming = timezone.now() + timedelta(days=2 + index, hours=index % 5)
         AppointmentFactory(

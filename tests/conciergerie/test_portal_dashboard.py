@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Appointment
+from appointments.models import Appointment, SatisfactionSurvey
 from patients.models import CareRequest, CareRequestMessage
 from tests.appointments.factories import AppointmentFactory
 from tests.billing.factories import CustomerFactory, issued_invoice
@@ -103,7 +103,44 @@ def test_a_video_consultation_can_be_joined_only_when_its_window_is_open(
 
     assert response.context["next_appointment"] == appointment
     assert response.context["can_join"] is joinable
+    entry = reverse(
+        "teleconsult:appointment-entry", kwargs={"public_id": appointment.public_id}
+    )
     assert ("Join the video consultation" in response.content.decode()) is joinable
+    assert (entry in response.content.decode()) is joinable
+
+
+def test_surveys_waiting_for_an_answer_are_listed(signed_in, patient):
+    visit = AppointmentFactory(
+        patient=patient,
+        state=Appointment.State.DONE,
+        starts_at=timezone.now() - timedelta(days=2),
+        ends_at=timezone.now() - timedelta(days=2) + timedelta(minutes=30),
+    )
+    survey = SatisfactionSurvey.objects.create(
+        appointment=visit, due_at=timezone.now() - timedelta(days=1)
+    )
+    answered_visit = AppointmentFactory(
+        patient=patient,
+        practitioner=visit.practitioner,
+        place=visit.place,
+        state=Appointment.State.DONE,
+        starts_at=timezone.now() - timedelta(days=5),
+        ends_at=timezone.now() - timedelta(days=5) + timedelta(minutes=30),
+    )
+    SatisfactionSurvey.objects.create(
+        appointment=answered_visit,
+        due_at=timezone.now() - timedelta(days=4),
+        answered_at=timezone.now() - timedelta(days=3),
+        satisfaction=5,
+        recommend=10,
+    )
+
+    response = signed_in.get(reverse("dashboard"))
+
+    assert response.context["surveys"] == [survey]
+    survey_url = reverse("appointments:survey", kwargs={"public_id": visit.public_id})
+    assert survey_url in response.content.decode()
 
 
 def test_another_family_s_history_never_shows(signed_in, other_patient, coordinator):
