@@ -17,13 +17,13 @@ from .kpis import Filters, default_filters
 MAX_PERIOD_DAYS = 3 * 366
 
 
+#: Browsers' date pickers read and write ISO dates, whatever the page's language.
+ISO_DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
 class DashboardFilterForm(forms.Form):
-    start = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = forms.DateField(label=_("From"), widget=ISO_DATE)
+    end = forms.DateField(label=_("To (included)"), widget=ISO_DATE)
     specialty = forms.ChoiceField(label=_("Specialty"), required=False)
     concierge = forms.TypedChoiceField(
         label=_("Concierge"), required=False, coerce=int, empty_value=None

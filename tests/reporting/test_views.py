@@ -41,6 +41,7 @@ def test_a_manager_reads_the_dashboard_with_charts_and_definitions(
         panels
     )
     assert 'role="img"' in body
+    assert 'value="2026-03-01"' in body  # the date picker reads ISO dates
     assert "<script" not in body.split('id="content-main"')[1]
     assert escape(panels["sla_breaches"].definition) in body
 
