@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from appointments import services as appointment_services
+from appointments import surveys
 from appointments.models import Appointment, Face
 from conciergerie.accounts.models import User
 from conciergerie.audit.models import AccessLog
@@ -501,6 +502,9 @@ def end_session(
             now=now,
         )
         appointment.refresh_from_db()
+    # Done already queues it; asking again changes nothing (one survey per
+    # appointment) and covers a consultation ended by the concierge.
+    surveys.queue_survey(appointment, now=now)
     _file_notes(session, by=by, request=request)
     return session
 

@@ -32,11 +32,13 @@ def _refusals(session) -> list[str]:
     )
 
 
-def _audited_refusal(session) -> bool:
+def _audited_refusal(session, reason: str) -> bool:
+    """A row of the patient's access log names the refusal (its code)."""
     return AccessLog.objects.filter(
         object_type="teleconsultation",
         object_id=str(session.public_id),
-        reason__startswith="Access refused",
+        patient_ref=session.appointment.patient.reference,
+        reason__endswith=reason,
     ).exists()
 
 
@@ -54,9 +56,9 @@ def test_the_patient_enters_the_waiting_room_from_the_portal(client, session):
 
     assert response.status_code == 200
     assert 'data-side="patient"' in response.content.decode()
-    assert AccessLog.objects.filter(
-        object_type="teleconsultation", reason__startswith="Joined"
-    ).exists()
+    row = AccessLog.objects.get(object_type="teleconsultation")
+    assert row.actor == session.appointment.patient.user
+    assert row.reason.endswith("(portal)")
 
 
 def test_a_guardian_enters_for_their_child(client, patient_user):
@@ -92,7 +94,7 @@ def test_outside_the_window_the_page_says_when_to_come_back(client, patient):
     assert response.status_code == 403
     assert 'data-refusal="too_early"' in response.content.decode()
     assert _refusals(session) == ["too_early"]
-    assert _audited_refusal(session)
+    assert _audited_refusal(session, "too_early")
 
 
 # --- The patient's personal link ------------------------------------------------------
@@ -125,9 +127,9 @@ def test_another_patients_link_is_refused_and_audited(client, session, other_pat
     assert response.status_code == 403
     assert 'data-refusal="wrong_person"' in response.content.decode()
     assert _refusals(session) == ["wrong_person"]
-    row = AccessLog.objects.get(reason__startswith="Access refused")
+    assert _audited_refusal(session, "wrong_person")
+    row = AccessLog.objects.get(object_type="teleconsultation")
     assert row.actor == other_patient.user
-    assert row.patient_ref == session.appointment.patient.reference
 
 
 def test_an_expired_link_is_refused_and_audited(client, session):
@@ -140,7 +142,7 @@ def test_an_expired_link_is_refused_and_audited(client, session):
     assert response.status_code == 410
     assert 'data-refusal="expired_link"' in response.content.decode()
     assert _refusals(session) == ["expired_link"]
-    assert _audited_refusal(session)
+    assert _audited_refusal(session, "expired_link")
 
 
 def test_a_link_outside_the_window_is_refused_and_audited(client, patient):
@@ -152,7 +154,7 @@ def test_a_link_outside_the_window_is_refused_and_audited(client, patient):
     assert response.status_code == 410
     assert 'data-refusal="closed"' in response.content.decode()
     assert _refusals(session) == ["closed"]
-    assert _audited_refusal(session)
+    assert _audited_refusal(session, "closed")
     assert client.get(session.get_absolute_url()).status_code == 302  # not granted
 
 
@@ -353,7 +355,7 @@ def test_a_spent_practitioner_link_is_refused_elsewhere(client, session):
 
     assert response.status_code == 410
     assert 'data-refusal="spent_link"' in response.content.decode()
-    assert _audited_refusal(session)
+    assert _audited_refusal(session, "spent_link")
 
 
 def test_five_wrong_codes_lock_the_code(session):

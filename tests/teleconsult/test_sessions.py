@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from appointments import services as appointment_services
 from appointments.models import Appointment, Face, ReportRequest
+from appointments.surveys_models import SatisfactionSurvey
 from conciergerie.audit.models import AccessLog
 from conciergerie.notifications.models import Message
 from patients.models import Document
@@ -253,6 +254,7 @@ def test_ending_marks_the_appointment_done_and_files_the_report_and_prescription
     assert report.document.kind == Document.Kind.CONSULTATION_REPORT
     assert session.prescription_document.kind == Document.Kind.PRESCRIPTION
     assert session.prescription_document.patient == appointment.patient
+    assert SatisfactionSurvey.objects.filter(appointment=appointment).count() == 1
     # The report is in: the practitioner is not asked to upload it.
     request_mail = Message.objects.get(template="appointments/messages/report_request")
     assert request_mail.state == Message.State.CANCELLED
