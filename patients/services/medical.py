@@ -2,17 +2,20 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conciergerie.audit.models import AccessLog
-from conciergerie.partners.services import publish_event
+from conciergerie.notifications import services as outbox
+from conciergerie.partners.services import organisation_of, publish_event
 
 from .. import files
 from ..access import AuditObject, MedicalAccess, audit, is_medical_staff, medical_access
-from ..models import Document, InsuranceCoverage, MedicalProfile, Patient
+from ..models import Channel, Document, InsuranceCoverage, MedicalProfile, Patient
 from .consents import require_health_data_consent
 from .registration import touch_activity
 
@@ -187,10 +190,48 @@ def upload_document(
                     "kind": document.kind,
                 },
             )
+            if channel == Channel.API:
+                _tell_concierges_of_document(document, by=by)
     except BaseException:
         files.delete_stored(storage_name)
         raise
     return document
+
+
+def _tell_concierges_of_document(document: Document, *, by) -> None:
+    """A partner's document (a lab's results) waits for a concierge to read it.
+
+    The concierges assigned to the patient are emailed through the outbox, or the
+    service's address when nobody is assigned yet. The email names the file and
+    the kind of document, never its title or content: it leaves the system.
+    """
+    patient = document.patient
+    organisation = organisation_of(by) if by is not None else None
+    recipients = [
+        (user.email, user.language or settings.LANGUAGE_CODE, user)
+        for user in patient.assigned_staff.filter(is_active=True).exclude(email="")
+    ] or [(settings.SERVICE_EMAIL, settings.LANGUAGE_CODE, None)]
+    subject = outbox.subject_for(document)
+    for email, language, user in recipients:
+        outbox.schedule_message(
+            key=outbox.message_key(
+                subject=subject, kind=f"received-{email}", channel="email"
+            ),
+            subject=subject,
+            channel="email",
+            to=email,
+            template="patients/email/document_received",
+            context={
+                "patient_reference": patient.reference,
+                "kind": str(Document.Kind(document.kind).label),
+                "sender": organisation.name if organisation else "",
+                "link": settings.SITE_URL
+                + reverse("admin:patients_patient_change", args=[patient.pk]),
+            },
+            due_at=timezone.now(),
+            language=language,
+            user=user,
+        )
 
 
 def _default_title(kind: str, original_name: str) -> str:
