@@ -50,7 +50,7 @@ class SessionEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "action", "by", "by_label", "note"]
-    readonly_fields = fields
+    readonly_fields = ["at", "action", "by", "by_label", "note"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -61,7 +61,7 @@ class SharedDocumentInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["shared_at", "side", "document"]
-    readonly_fields = fields
+    readonly_fields = ["shared_at", "side", "document"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -75,6 +75,7 @@ def _staff_visitor(request) -> sessions.Visitor:
 @admin.register(TeleconsultationSession)
 class TeleconsultationSessionAdmin(admin.ModelAdmin):
     change_list_template = "admin/teleconsult/teleconsultationsession/change_list.html"
+    date_hierarchy = "created_at"
     list_display = [
         "starts",
         "patient",

@@ -220,7 +220,9 @@ class TeleconsultationCollectionApi(APIView):
         if "starts_before" in data:
             rows = rows.filter(appointment__starts_at__lt=data["starts_before"])
         paginator = CreatedCursorPagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
+        page: list[TeleconsultationSession] | None = paginator.paginate_queryset(
+            rows, request, view=self
+        )
         return paginator.get_paginated_response(
             SessionOutputSerializer(page, many=True).data
         )

@@ -9,6 +9,7 @@ window, answers a plain page and is written in the patient's access log.
 """
 
 from datetime import datetime
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from appointments.models import Appointment
+from conciergerie.accounts.models import User
 
 from . import eligibility, links, services
 from .forms import CodeForm, NotesForm, ShareDocumentForm, SupportTicketForm
@@ -79,7 +81,7 @@ def ask_for_help(request: HttpRequest) -> HttpResponse:
         )
     try:
         services.open_support_ticket(
-            user=request.user,
+            user=cast(User, request.user),
             check_results=form.cleaned_data["check_results"],
             message=form.cleaned_data["message"],
             user_agent=request.headers.get("User-Agent", ""),
@@ -261,10 +263,12 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def _video_reachable() -> bool:
-    return cache.get_or_set(
-        "teleconsult:video-reachable",
-        sessions.video_reachable,
-        REACHABLE_CACHE_SECONDS,
+    return bool(
+        cache.get_or_set(
+            "teleconsult:video-reachable",
+            sessions.video_reachable,
+            REACHABLE_CACHE_SECONDS,
+        )
     )
 
 

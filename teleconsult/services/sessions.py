@@ -845,7 +845,7 @@ def practitioner_mobile(practitioner) -> str:
 def code_channels(practitioner_pass: PractitionerPass) -> dict[str, str]:
     """The channels a code can go to, with the masked destination shown."""
     practitioner = practitioner_pass.session.appointment.practitioner
-    channels = {}
+    channels: dict[str, str] = {}
     email = appointment_services_address(practitioner_pass.session.appointment)
     if email:
         name, _at, domain = email.partition("@")
