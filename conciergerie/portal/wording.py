@@ -1,37 +1,12 @@
 """Plain words for the states the portal shows: what it means and what comes next.
 
 The models' state labels serve the back-office; a patient reads these instead.
+Care requests keep their sentences beside their states, in patients.models.
 """
 
 from django.utils.translation import gettext_lazy as _
 
-CARE_REQUEST = {
-    "received": _(
-        "We have received your request. A medical adviser will read it shortly."
-    ),
-    "qualified": _(
-        "A medical adviser has reviewed your request. We will now look for the "
-        "right practitioner."
-    ),
-    "matching": _("We are looking for the right practitioner for you."),
-    "proposed": _(
-        "We have suggested appointment times: choose the one that suits you."
-    ),
-    "scheduled": _("Your appointment is booked. We will remind you the day before."),
-    "in_care": _(
-        "Your consultation has taken place. We are waiting for the practitioner's "
-        "report."
-    ),
-    "follow_up": _(
-        "We are following up: report, prescriptions, exams or next appointment."
-    ),
-    "closed": _("This request is complete. Nothing more to do."),
-    "cancelled": _("This request was cancelled."),
-    "emergency": _(
-        "This request was handled as an emergency. If you feel worse, call 15 "
-        "or 112 now."
-    ),
-}
+from patients.models import PUBLIC_STATUS as CARE_REQUEST
 
 APPOINTMENT = {
     "held": _("Time reserved for you for a few minutes: confirm it to book it."),
@@ -65,6 +40,30 @@ CLAIM = {
     "closed": _("Finished."),
 }
 
+#: Short labels for badges, where the models' labels speak back-office.
+APPOINTMENT_LABELS = {
+    "held": _("To confirm"),
+    "booked": _("Booked"),
+    "confirmed": _("Confirmed"),
+    "done": _("Took place"),
+    "cancelled": _("Appointment cancelled"),
+    "late_cancelled": _("Cancelled late"),
+    "no_show": _("Missed"),
+    "rescheduled": _("Moved"),
+    "expired": _("Not confirmed in time"),
+}
+
+INVOICE_LABELS = {
+    "draft": _("Being prepared"),
+    "issued": _("To pay"),
+    "partially_paid": _("Partly paid"),
+    "paid": _("Paid in full"),
+    "overdue": _("Payment late"),
+    "cancelled": _("Cancelled by credit note"),
+}
+
+_LABELS = {"appointment": APPOINTMENT_LABELS, "invoice": INVOICE_LABELS}
+
 _TABLES = {
     "care_request": CARE_REQUEST,
     "appointment": APPOINTMENT,
@@ -76,3 +75,8 @@ _TABLES = {
 def explain(kind: str, state: str) -> str:
     """The patient's sentence for a state; an unknown state reads as in progress."""
     return str(_TABLES[kind].get(state, _("In progress.")))
+
+
+def label(kind: str, state: str) -> str:
+    """A badge's word or two for a state."""
+    return str(_LABELS[kind].get(state, state))

@@ -67,7 +67,7 @@ def test_the_dashboard_shows_what_comes_next(signed_in, patient, coordinator):
     page = response.content.decode()
     assert appointment.get_absolute_url() in page
     assert request.get_absolute_url() in page
-    assert "We are looking for the right practitioner for you." in page
+    assert "We are looking for the practitioners who best fit your request." in page
     assert "matching" not in page
     assert "New message about request" in page
     assert invoice.get_absolute_url() in page
@@ -80,7 +80,7 @@ def test_the_status_sentences_are_french_by_default(signed_in, patient):
 
     response = signed_in.get(reverse("dashboard"))
 
-    assert response.content.decode().count("choisissez") >= 1
+    assert "choisissez le praticien que vous préférez" in response.content.decode()
 
 
 @pytest.mark.parametrize(
