@@ -51,7 +51,14 @@ def test_the_quick_start_snippets_run_against_a_live_server(
     profile, secret = services.create_application(
         organisation=organisation,
         name="Quick start",
-        scopes=["profile", "specialists:read", "patients:write", "webhooks"],
+        scopes=[
+            "profile",
+            "specialists:read",
+            "patients:write",
+            "appointments:read",
+            "appointments:write",
+            "webhooks",
+        ],
     )
     namespace: dict = {}
     receiver = make_server(
@@ -77,11 +84,13 @@ def test_the_quick_start_snippets_run_against_a_live_server(
         receiver.shutdown()
         receiver.server_close()
 
-    assert len(snippets) >= 6
+    assert len(snippets) >= 7
     assert namespace["practitioner"]["id"] == str(directory.public_id)
     assert namespace["slots"].json()["slots"]
     assert namespace["free"]["total"] > 0
     assert namespace["patient_reference"].startswith("P-")
+    assert namespace["appointment"]["state"] == "booked"
+    assert namespace["fhir_appointment"]["id"] == namespace["appointment"]["id"]
     assert len(namespace["seen_event_ids"]) == 1
     assert [d["state"] for d in namespace["deliveries"]] == ["succeeded"]
 
