@@ -152,7 +152,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django-redis, answering from process memory while Redis is away.
+        "BACKEND": "conciergerie.cache.FailoverRedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {
             # The cache only speeds things up and throttles: a Redis outage must
