@@ -144,3 +144,19 @@ def test_an_ended_guardianship_takes_the_child_out_of_the_switcher(
     assert _switch(parent, child.reference).status_code == 404
     response = parent.get(reverse("dashboard"))
     assert response.context["viewing_files"] == [patient]
+
+
+def test_a_missing_page_says_what_to_do(parent):
+    response = parent.get("/patients/P-ZZZZZZ/", headers={"accept-language": "en"})
+
+    assert response.status_code == 404
+    assert "What you can do:" in response.content.decode()
+
+
+def test_a_server_error_page_renders_without_the_database(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+
+    assert response.status_code == 500
+    assert b"portal.css" in response.content
