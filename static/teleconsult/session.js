@@ -55,6 +55,9 @@
       },
       interfaceConfigOverwrite: { SHOW_JITSI_WATERMARK: false }
     });
+    // Screen readers announce the frame by its title.
+    var iframe = frame.querySelector("iframe");
+    if (iframe && !iframe.title) { iframe.title = frame.dataset.title || ""; }
   }
 
   function renderDocuments(documents) {

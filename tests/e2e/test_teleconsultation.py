@@ -57,7 +57,7 @@ def video_server(page, settings, tmp_path):
 
 
 def test_a_patient_checks_waits_is_admitted_and_shares_a_picture(
-    page, live_server, video_server
+    page, live_server, video_server, axe
 ):
     domain, requested = video_server
     user = UserFactory(email="ines.garnier@example.fr")
@@ -84,6 +84,7 @@ def test_a_patient_checks_waits_is_admitted_and_shares_a_picture(
         "data-status", "not_arrived"
     )
     assert page.locator("#video iframe").count() == 0
+    axe(page)
     session.refresh_from_db()
     assert session.patient_arrived_at is not None
 
@@ -123,3 +124,54 @@ def test_a_patient_checks_waits_is_admitted_and_shares_a_picture(
     assert document.kind == Document.Kind.PHOTO
     assert document.title == "Grain de beauté"
     assert SharedDocument.objects.get(session=session).document == document
+
+
+def test_a_practitioner_without_account_enters_with_a_code_admits_and_ends(
+    page, live_server, video_server, axe
+):
+    from appointments.models import Appointment
+    from conciergerie.notifications.models import Message
+    from teleconsult import links
+    from teleconsult.models import PractitionerPass
+
+    domain, _requested = video_server
+    patient = PatientFactory(consented=True)
+    appointment = make_video_appointment(patient=patient, starts_in=-2)
+    session = TeleconsultationSession.objects.get(appointment=appointment)
+    practitioner_pass = PractitionerPass.objects.get(session=session)
+    sessions.record_join(
+        session=session,
+        visitor=sessions.patient_visitor(None, appointment, via="link"),
+    )
+
+    # The single-use link asks for a one-time code sent by email.
+    page.goto(f"/teleconsultations/p/{links.practitioner_token(practitioner_pass)}/")
+    axe(page)
+    page.locator('button[name="send"][value="email"]').click()
+    code = Message.objects.get(template="teleconsult/messages/one_time_code")
+    page.locator('input[name="code"]').fill(code.context["code"])
+    page.locator('input[name="code"]').press("Enter")
+    page.wait_for_url(re.compile(r"/console/$"))
+
+    # The console: the patient is in the waiting room; the practitioner's own
+    # video (as moderator) is already there.
+    expect(page.locator("#patient-presence")).to_have_attribute("data-present", "true")
+    frame = page.locator("#video iframe")
+    expect(frame).to_have_count(1)
+    claims = decode_token(page.locator("#video").get_attribute("data-jwt"))
+    assert claims["room"] == session.room
+    assert claims["moderator"] is True
+    assert frame.get_attribute("src").startswith(f"https://{domain}/{session.room}?")
+    axe(page)
+
+    page.locator("#admit-button").click()
+    expect(page.locator("#session-state")).to_have_attribute(
+        "data-state", "in_progress"
+    )
+    page.locator("#end-button").click()
+    expect(page.locator("#session-state")).to_have_attribute("data-state", "ended")
+
+    session.refresh_from_db()
+    appointment.refresh_from_db()
+    assert session.admitted_at is not None
+    assert appointment.state == Appointment.State.DONE
