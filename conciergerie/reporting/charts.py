@@ -236,13 +236,15 @@ def line_chart(
 
     body = []
     for tick in range(5):
-        value = low + (high - low) * tick / 4
-        y = y_of(value)
+        tick_value = low + (high - low) * tick / 4
+        y = y_of(tick_value)
         body.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
             f'stroke="{GRID}"/>'
         )
-        body.append(_text(left - 6, y + 4, format_value(round(value, 1)), anchor="end"))
+        body.append(
+            _text(left - 6, y + 4, format_value(round(tick_value, 1)), anchor="end")
+        )
     for index, label in enumerate(labels):
         body.append(_text(x_of(index), top + plot_height + 18, label, anchor="middle"))
     facts = []

@@ -163,6 +163,10 @@ def response_times(filters: kpis.Filters) -> Panel:
             return None
         return round(Decimal(value.total_seconds()) / 3600, 1)
 
+    def beyond_median(durations: kpis.Durations) -> Decimal | None:
+        median, p90 = in_hours(durations.median), in_hours(durations.p90)
+        return None if median is None or p90 is None else p90 - median
+
     title = gettext("Time to first response, qualification and appointment")
     chart = stacked_bar_chart(
         title=title,
@@ -172,12 +176,7 @@ def response_times(filters: kpis.Filters) -> Panel:
             Series(gettext("Median (hours)"), [in_hours(d.median) for _l, d in steps]),
             Series(
                 gettext("90th percentile, beyond the median (hours)"),
-                [
-                    None
-                    if d.p90 is None or d.median is None
-                    else in_hours(d.p90) - in_hours(d.median)
-                    for _l, d in steps
-                ],
+                [beyond_median(d) for _l, d in steps],
             ),
         ],
     )

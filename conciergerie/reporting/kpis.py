@@ -331,7 +331,7 @@ def workload_per_concierge(filters: Filters) -> list[WorkloadLine]:
     """Requests received in the period, per concierge in charge: open, closed,
     cancelled. Requests nobody took charge of make their own line, last."""
     State = CareRequest.State
-    rows = (
+    counts = (
         care_requests(filters)
         .values("assigned_to")
         .annotate(
@@ -340,7 +340,7 @@ def workload_per_concierge(filters: Filters) -> list[WorkloadLine]:
             total=Count("pk"),
         )
     )
-    rows = list(rows)
+    rows = list(counts)
     users = User.objects.in_bulk(
         [row["assigned_to"] for row in rows if row["assigned_to"]]
     )
@@ -468,10 +468,12 @@ def satisfaction_per_month(filters: Filters) -> list[SatisfactionMonth]:
             detractors=Count("pk", filter=Q(recommend__lte=6)),
         )
     )
-    by_month = {timezone.localtime(row["month"], PARIS).date(): row for row in rows}
+    by_month: dict[datetime.date, dict[str, Any]] = {
+        timezone.localtime(row["month"], PARIS).date(): dict(row) for row in rows
+    }
     months = []
     for month in filters.months():
-        row = by_month.get(month, {})
+        row: dict[str, Any] = by_month.get(month, {})
         months.append(
             SatisfactionMonth(
                 month=month,

@@ -34,6 +34,7 @@ from conciergerie.accounts.models import User
 from patients.models import (
     CareRequest,
     CareRequestMessage,
+    CareRequestQuerySet,
     CareTask,
     Patient,
     SlaClock,
@@ -50,7 +51,7 @@ URGENCY_RANK = {
     Urgency.SOON: 2,
     Urgency.ROUTINE: 3,
 }
-DUE_FIELDS = {
+DUE_FIELDS: dict[str, str] = {
     SlaClock.FIRST_RESPONSE: "first_response_due_at",
     SlaClock.QUALIFICATION: "qualification_due_at",
     SlaClock.APPOINTMENT: "appointment_due_at",
@@ -85,9 +86,7 @@ def _running_due(clock: str):
     )
 
 
-def _with_urgency_and_due(
-    queryset: QuerySet[CareRequest], now
-) -> QuerySet[CareRequest]:
+def _with_urgency_and_due(queryset: CareRequestQuerySet, now) -> QuerySet[Any]:
     return queryset.with_sla(now=now).annotate(
         urgency_rank=Case(
             *[
@@ -143,7 +142,7 @@ def appointments_today(user: User, *, now: datetime.datetime) -> list[Appointmen
     )
 
 
-def unanswered_messages(user: User) -> list[dict[str, Any]]:
+def unanswered_messages(user: User) -> list[Any]:
     """Per request of this concierge: patient messages no concierge answered since."""
     answered = CareRequestMessage.objects.filter(
         care_request=OuterRef("care_request"),

@@ -6,12 +6,15 @@ staff login and second factor.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from conciergerie.accounts.models import User
 from conciergerie.accounts.roles import Role
 from patients.models import staff_roles_of
 
@@ -34,7 +37,7 @@ def my_day(request: HttpRequest, *, admin_site) -> TemplateResponse:
         "dashboard_url": reverse("admin:reporting_dashboard")
         if is_manager(request.user)
         else "",
-        **my_day_lists(request.user),
+        **my_day_lists(cast(User, request.user)),
     }
     return TemplateResponse(request, "reporting/admin/my_day.html", context)
 
