@@ -29,3 +29,6 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("reimbursements/", include("reimbursements.urls")),
 ]
+
+# A database outage answers 503 (with Retry-After); anything else the 500 page.
+handler500 = "conciergerie.errors.server_error"
