@@ -476,7 +476,9 @@ def book(request: HttpRequest, public_id) -> HttpResponse:
         messages.info(request, _("Complete your file first: it takes two minutes."))
         return redirect("patients:register")
     form = PatientChoiceForm(
-        request.POST or None, patients=files, initial={"patient": files.first()}
+        request.POST or None,
+        patients=files,
+        initial={"patient": viewing.current_patient(request) or files.first()},
     )
     slot = availability.find_slot(practitioner.pk, kind=kind, starts_at=starts_at)
     if request.method == "POST" and form.is_valid():

@@ -156,6 +156,11 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _viewed_reference(request: HttpRequest) -> str | None:
+    viewed = viewing.current_patient(request)
+    return viewed.reference if viewed is not None else None
+
+
 @login_required
 @never_cache
 def new(request: HttpRequest) -> HttpResponse:
@@ -170,7 +175,7 @@ def new(request: HttpRequest) -> HttpResponse:
         files=files,
         user=_user(request),
         prefix="start",
-        initial={"patient": request.GET["for"]} if request.GET.get("for") else None,
+        initial={"patient": request.GET.get("for") or _viewed_reference(request)},
     )
     if request.method != "POST" or not start.is_valid():
         return _render_start(request, start)

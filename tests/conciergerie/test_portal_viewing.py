@@ -160,3 +160,11 @@ def test_a_server_error_page_renders_without_the_database(rf):
 
     assert response.status_code == 500
     assert b"portal.css" in response.content
+
+
+def test_a_new_request_is_for_the_viewed_file_unless_changed(parent, child):
+    _switch(parent, child.reference)
+
+    response = parent.get(reverse("patients:care-request-new"))
+
+    assert response.context["form"]["patient"].value() == child.reference
