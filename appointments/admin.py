@@ -605,6 +605,7 @@ class ProposedSlotInline(admin.TabularInline):
 
 @admin.register(SlotProposal)
 class SlotProposalAdmin(admin.ModelAdmin):
+    date_hierarchy = "created_at"
     list_display = ("created_at", "patient", "state", "expires_at", "created_by")
     list_filter = ("state",)
     search_fields = ("patient__reference", "patient__last_name")
@@ -756,6 +757,7 @@ class WaitlistOfferInline(admin.TabularInline):
 
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    date_hierarchy = "created_at"
     list_display = (
         "created_at",
         "patient",
@@ -771,6 +773,7 @@ class WaitlistEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(NoShowFlag)
 class NoShowFlagAdmin(admin.ModelAdmin):
+    date_hierarchy = "last_no_show_at"
     list_display = (
         "patient",
         "no_shows",
@@ -842,6 +845,8 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
 @admin.register(PreConsultationShare)
 class PreConsultationShareAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    date_hierarchy = "created_at"
+    list_filter = ("include_summary", "consent_channel")
     list_display = (
         "created_at",
         "appointment",
@@ -872,6 +877,8 @@ class PreConsultationShareAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(ReportRequest)
 class ReportRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    date_hierarchy = "created_at"
+    search_fields = ("=appointment__public_id", "appointment__patient__reference")
     list_display = ("created_at", "appointment", "received_at", "reminders_sent")
     list_filter = (("received_at", admin.EmptyFieldListFilter),)
     list_select_related = ("appointment__practitioner", "appointment__patient")
@@ -913,6 +920,7 @@ class PharmacyChoiceAdmin(admin.ModelAdmin):
 
 @admin.register(PrescriptionTransmission)
 class PrescriptionTransmissionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    date_hierarchy = "created_at"
     list_display = (
         "created_at",
         "patient",

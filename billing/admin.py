@@ -53,6 +53,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(VatRate)
 class VatRateAdmin(admin.ModelAdmin):
+    search_fields = ("category", "source")
     list_display = ["category", "rate", "valid_from", "valid_to", "source"]
     list_filter = ["category"]
 
@@ -62,6 +63,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "city", "email", "siren", "user"]
     list_filter = ["kind"]
     search_fields = ["name", "email", "siren", "city"]
+    list_select_related = ["user"]
     autocomplete_fields = ["user"]
     readonly_fields = ["public_id"]
 
@@ -149,6 +151,7 @@ class QuoteLineInline(DraftLineInline):
 
 @admin.register(Quote)
 class QuoteAdmin(SimpleHistoryAdmin):
+    date_hierarchy = "created_at"
     list_display = [
         "__str__",
         "buyer_name",
@@ -676,6 +679,7 @@ class CreditNoteLineInline(admin.TabularInline):
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_filter = ("buyer_kind", "issue_date")
     list_display = [
         "number",
         "invoice",
@@ -735,5 +739,6 @@ class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
 
 @admin.register(OverdueReminder)
 class OverdueReminderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    date_hierarchy = "sent_at"
     list_display = ["invoice", "stage", "sent_at", "sent_to"]
     search_fields = ["invoice__number", "sent_to"]

@@ -9,6 +9,7 @@ role. Exporting a model that holds health data writes a row in the access log.
 import csv
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_field, label_for_field, lookup_field
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
@@ -22,6 +23,30 @@ from conciergerie.audit.models import AccessLog
 from conciergerie.audit.services import record_access
 
 EMPTY = ""
+
+
+def export_permission(model) -> str | None:
+    """An app that guards its exports with an `export_<app>` permission (billing's
+    `export_billing`) keeps that guard on the generic export of its lists."""
+    label = model._meta.app_label
+    codename = f"export_{label}"
+    for candidate in apps.get_app_config(label).get_models():
+        if any(name == codename for name, _label in candidate._meta.permissions):
+            return f"{label}.{codename}"
+    return None
+
+
+def has_export_permission(modeladmin, request) -> bool:
+    required = export_permission(modeladmin.model)
+    if required is not None and not request.user.has_perm(required):
+        return False
+    return modeladmin.has_view_or_change_permission(request)
+
+
+# Actions declare the permissions they need by name, and the admin looks for a
+# `has_<name>_permission` method on each ModelAdmin: every ModelAdmin of the
+# site, ours and third-party ones alike, answers for "export" the same way.
+admin.ModelAdmin.has_export_permission = has_export_permission  # type: ignore[attr-defined]
 
 
 def holds_health_data(model) -> bool:
@@ -90,7 +115,7 @@ def _rows(modeladmin, queryset, columns: list[str]) -> Iterable[list[str]]:
         yield [_cell(name, obj, modeladmin) for name in columns]
 
 
-@admin.action(description=_("Export the selected rows as CSV"), permissions=["view"])
+@admin.action(description=_("Export the selected rows as CSV"), permissions=["export"])
 def export_csv(modeladmin, request, queryset) -> HttpResponse:
     model = modeladmin.model
     columns = export_columns(modeladmin, request)

@@ -274,6 +274,7 @@ class PatientAdmin(SimpleHistoryAdmin):
     form = PatientAdminForm
     change_form_template = "patients/admin/patient_change_form.html"
     view_on_site = False
+    date_hierarchy = "created_at"
     list_display = [
         "reference",
         "display_name",
@@ -748,6 +749,7 @@ class DocumentAdminForm(forms.ModelForm):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
+    date_hierarchy = "document_date"
     list_display = [
         "patient_reference",
         "kind",
@@ -879,6 +881,7 @@ class HealthDataConsentForm(forms.ModelForm):
 @admin.register(HealthDataConsent)
 class HealthDataConsentAdmin(admin.ModelAdmin):
     form = HealthDataConsentForm
+    date_hierarchy = "given_at"
     list_display = ["patient", "given_at", "notice_version", "channel", "withdrawn_at"]
     list_filter = [
         "channel",
@@ -938,6 +941,7 @@ class HealthDataConsentAdmin(admin.ModelAdmin):
 
 @admin.register(SharingConsent)
 class SharingConsentAdmin(admin.ModelAdmin):
+    date_hierarchy = "granted_at"
     list_display = [
         "patient",
         "recipient",
@@ -986,6 +990,7 @@ class SharingConsentAdmin(admin.ModelAdmin):
 @admin.register(ErasureRequest)
 class ErasureRequestAdmin(admin.ModelAdmin):
     change_form_template = "patients/admin/erasure_change_form.html"
+    date_hierarchy = "created_at"
     list_display = ["patient", "state", "created_at", "handled_by", "handled_at"]
     list_filter = ["state"]
     search_fields = ["=patient__reference"]

@@ -12,14 +12,15 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from conciergerie.accounts.models import User
@@ -419,6 +420,7 @@ class CareRequestAdmin(admin.ModelAdmin):
     change_form_template = "patients/admin/care_request_change_form.html"
     change_list_template = "patients/admin/care_request_change_list.html"
     view_on_site = False
+    date_hierarchy = "created_at"
     list_display = [
         "reference",
         "patient_name",
@@ -447,10 +449,27 @@ class CareRequestAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
+        from specialists.models import Specialty
+
+        english = (get_language() or "fr").split("-")[0] == "en"
+
+        def label_of(field: str) -> Subquery:
+            names = Specialty.objects.filter(code=OuterRef(field))
+            name = (
+                Coalesce(NullIf("name_en", Value("")), "name") if english else F("name")
+            )
+            return Subquery(names.values_list(name, flat=True)[:1])
+
+        # The specialty column reads the labels with the rows, not a query per row
+        # (the same label as Specialty.label, in the reader's language).
         return (
             CareRequest.objects.visible_to(request.user)
             .with_sla()
             .select_related("patient", "assigned_to", "requested_by")
+            .annotate(
+                specialty_label_read=label_of("specialty"),
+                suggested_label_read=label_of("suggested_specialty"),
+            )
         )
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -614,11 +633,14 @@ class CareRequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("specialty"), ordering="specialty")
     def specialty_name(self, obj: CareRequest) -> str:
         if obj.specialty:
-            return care_requests.specialty_label(obj.specialty)
+            return getattr(obj, "specialty_label_read", None) or (
+                care_requests.specialty_label(obj.specialty)
+            )
         if obj.suggested_specialty:
-            return gettext("%(name)s (suggested)") % {
-                "name": care_requests.specialty_label(obj.suggested_specialty)
-            }
+            label = getattr(obj, "suggested_label_read", None) or (
+                care_requests.specialty_label(obj.suggested_specialty)
+            )
+            return gettext("%(name)s (suggested)") % {"name": label}
         return "—"
 
     @admin.display(description=_("suggested specialty"))
@@ -1116,6 +1138,7 @@ class TransitionForm(forms.Form):
 
 @admin.register(CareTask)
 class CareTaskAdmin(admin.ModelAdmin):
+    date_hierarchy = "due_at"
     list_display = [
         "title",
         "request_reference",
@@ -1315,6 +1338,7 @@ class CarePlanAdmin(admin.ModelAdmin):
 
 @admin.register(SlaBreach)
 class SlaBreachAdmin(admin.ModelAdmin):
+    date_hierarchy = "detected_at"
     list_display = ["care_request", "clock", "due_at", "detected_at", "alerted_to"]
     list_filter = ["clock", ("detected_at", admin.DateFieldListFilter)]
     search_fields = ["=care_request__reference"]

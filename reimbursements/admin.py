@@ -121,12 +121,14 @@ class ActTariffAdmin(DatedRuleAdmin):
 
 @admin.register(ReimbursementRate)
 class ReimbursementRateAdmin(DatedRuleAdmin):
+    search_fields = ("situation", "source")
     list_display = ["situation", "percent", "valid_from", "valid_to", "source_link"]
     list_filter = [InForceFilter, "situation"]
 
 
 @admin.register(PatientContributionRule)
 class PatientContributionRuleAdmin(DatedRuleAdmin):
+    search_fields = ("kind", "source")
     list_display = [
         "kind",
         "amount_per_act",
@@ -141,6 +143,7 @@ class PatientContributionRuleAdmin(DatedRuleAdmin):
 
 @admin.register(RegulatoryParameter)
 class RegulatoryParameterAdmin(DatedRuleAdmin):
+    search_fields = ("key", "source")
     list_display = ["key", "value", "valid_from", "valid_to", "source_link"]
     list_filter = [InForceFilter, "key"]
 

@@ -710,6 +710,7 @@ class RejectForm(forms.Form):
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
+    date_hierarchy = "created_at"
     list_display = ["practitioner", "rating", "short_comment", "state", "created_at"]
     list_filter = ["state", "rating"]
     search_fields = ["practitioner__last_name", "comment", "source_reference"]
@@ -816,6 +817,7 @@ class ShortlistEntryInline(admin.TabularInline):
 
 @admin.register(Shortlist)
 class ShortlistAdmin(admin.ModelAdmin):
+    date_hierarchy = "created_at"
     list_display = [
         "request_reference",
         "state",

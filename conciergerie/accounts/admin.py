@@ -8,6 +8,7 @@ from .models import User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
+    date_hierarchy = "date_joined"
     list_display = [
         "email",
         "first_name",

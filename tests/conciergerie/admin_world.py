@@ -26,10 +26,17 @@ def build_world(count: int) -> None:
         PatientFactory,
         SharingConsentFactory,
     )
-    from tests.reimbursements.factories import AdministrativeProcedureFactory
+    from conciergerie.procedures import services as procedures
+    from conciergerie.procedures.models import Procedure
+    from tests.billing.factories import CustomerFactory, issued_invoice
+    from tests.reimbursements.factories import (
+        AdministrativeProcedureFactory,
+        draft_claim,
+    )
     from tests.specialists.factories import ReviewFactory
 
     for _index in range(count):
+        staff = UserFactory(role=Role.CARE_COORDINATOR)
         user = UserFactory(role=Role.PATIENT)
         patient = PatientFactory(user=user, email=user.email, consented=True)
         MedicalProfileFactory(patient=patient)
@@ -52,3 +59,7 @@ def build_world(count: int) -> None:
         ReviewFactory(practitioner=appointment.practitioner)
         MessageFactory()
         AdministrativeProcedureFactory(patient=patient)
+        issued_invoice(CustomerFactory(user=user))
+        draft_claim(by=staff, patient=patient)
+        for procedure in Procedure.objects.all():
+            procedures.acknowledge(procedure=procedure, user=staff)

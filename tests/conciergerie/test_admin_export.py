@@ -84,3 +84,14 @@ def test_an_encrypted_column_is_left_out_when_the_role_does_not_see_it(
 
     assert export_columns(wide, request) == ["patient"]
     assert export_csv is not None
+
+
+def test_billing_keeps_its_export_permission(staff_client, coordinator, manager):
+    url = reverse("admin:billing_invoice_changelist")
+
+    coordinator_page = staff_client(coordinator).get(url)
+    manager_page = staff_client(manager).get(url)
+
+    assert coordinator_page.context["action_form"] is None
+    actions = dict(manager_page.context["action_form"].fields["action"].choices)
+    assert "export_csv" in actions
