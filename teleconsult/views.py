@@ -144,10 +144,13 @@ def _visitor_or_404(request, session) -> sessions.Visitor:
     visitor = visitor_for(request, session)
     if visitor is None:
         raise Http404
+    # The console's JSON, documents and fallback need the second factor too.
+    if visitor.via == "account" and _mfa_redirect(request, quiet=True) is not None:
+        raise PermissionDenied
     return visitor
 
 
-def _mfa_redirect(request: HttpRequest) -> HttpResponse | None:
+def _mfa_redirect(request: HttpRequest, *, quiet: bool = False) -> HttpResponse | None:
     """Practitioners with an account must use their authenticator app (TOTP)."""
     from allauth.account.authentication import get_authentication_records
     from allauth.mfa.models import Authenticator
@@ -157,6 +160,8 @@ def _mfa_redirect(request: HttpRequest) -> HttpResponse | None:
         user=user, type=Authenticator.Type.TOTP
     ).exists()
     if not has_totp:
+        if quiet:
+            return redirect(reverse("mfa_activate_totp"))
         messages.info(
             request,
             _(

@@ -266,6 +266,17 @@ def test_a_practitioner_without_an_authenticator_must_set_one_up(client, doctor)
     assert "/accounts/2fa/totp/activate/" in response["Location"]
 
 
+def test_without_the_second_factor_the_console_gives_no_video_token(client, doctor):
+    user, practitioner = doctor
+    appointment = make_video_appointment(practitioner=practitioner)
+    session = TeleconsultationSession.objects.get(appointment=appointment)
+    client.force_login(user)
+
+    response = client.get(f"/teleconsultations/{session.public_id}/status/")
+
+    assert response.status_code == 403
+
+
 def test_a_practitioner_who_skipped_the_second_factor_must_give_it(client, doctor):
     user, practitioner = doctor
     appointment = make_video_appointment(practitioner=practitioner)
