@@ -79,3 +79,9 @@ def test_patients_have_no_such_page(client, patient_user, url):
     client.force_login(patient_user)
 
     assert client.get(url).status_code == 403
+
+
+def test_the_back_office_links_to_the_page(staff_client, coordinator, url):
+    page = staff_client(coordinator).get(reverse("admin:index"))
+
+    assert url in page.content.decode()
