@@ -219,6 +219,22 @@ def test_the_patient_answers_from_the_portal(client, done, patient_user):
     ).exists()
 
 
+def test_the_appointment_page_invites_to_answer_until_answered(
+    client, done, patient_user
+):
+    client.force_login(patient_user)
+    detail = reverse(
+        "appointments:detail", kwargs={"public_id": done.appointment.public_id}
+    )
+    survey = reverse(
+        "appointments:survey", kwargs={"public_id": done.appointment.public_id}
+    )
+
+    assert survey in client.get(detail).content.decode()
+    surveys.answer_survey(survey=done, **GOOD)
+    assert survey not in client.get(detail).content.decode()
+
+
 def test_another_patient_cannot_open_the_survey(client, done, other_patient):
     client.force_login(other_patient.user)
     url = reverse(
