@@ -195,6 +195,10 @@ def portal_pages(scene: PortalScene) -> list[str]:
     starts_at = scene.free_slot.starts_at.isoformat()
     return [
         reverse("dashboard"),
+        reverse("portal:account"),
+        reverse("portal:notifications"),
+        reverse("portal:privacy"),
+        reverse("portal:security"),
         reverse("patients:index"),
         reverse("patients:detail", kwargs={"reference": reference}),
         reverse("patients:identity", kwargs={"reference": reference}),
