@@ -5,6 +5,8 @@ member of staff reads the version in force and says so with one button. Managers
 see who has not read the current version of each procedure.
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -105,7 +107,7 @@ class ProcedureAdmin(admin.ModelAdmin):
         shown = ["current_text", "acknowledge_button"] if obj is not None else []
         if obj is not None and request.user.has_perm("procedures.change_procedure"):
             shown.append("not_read_by")
-        sets = [(None, {"fields": fields})]
+        sets: list[tuple[Any, dict[str, list[str]]]] = [(None, {"fields": fields})]
         if shown:
             sets.append((_("Version in force"), {"fields": shown}))
         return sets
@@ -128,7 +130,7 @@ class ProcedureAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("read by"), ordering="reads")
     def read_count(self, obj: Procedure) -> int:
-        return obj.reads
+        return getattr(obj, "reads", 0)
 
     @admin.display(description=_("text"))
     def current_text(self, obj: Procedure) -> str:
