@@ -34,7 +34,7 @@ class NotificationPreferencesForm(forms.ModelForm):
         }
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         start = cleaned.get("quiet_hours_start")
         end = cleaned.get("quiet_hours_end")
         if (start is None) != (end is None):

@@ -7,6 +7,7 @@ change, so the row can follow the current key (see SessionRecordMiddleware).
 
 import time
 from importlib import import_module
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from conciergerie.accounts.models import User
 
 from .models import UserSession
 
@@ -37,6 +40,7 @@ def record_login(*, request: HttpRequest, user) -> UserSession | None:
         return None
     if session.session_key is None:
         session.save()
+    forget_closed_sessions(user)
     row = UserSession.objects.create(
         user=user,
         session_key=session.session_key,
@@ -49,6 +53,16 @@ def record_login(*, request: HttpRequest, user) -> UserSession | None:
         "seen": int(time.time()),
     }
     return row
+
+
+def forget_closed_sessions(user) -> int:
+    """Drop the rows of signed-out or expired sessions: an IP address and a
+    browser are personal data, kept only while they help the person."""
+    closed = UserSession.objects.filter(user=user).exclude(
+        pk__in=UserSession.objects.filter(user=user).open().values("pk")
+    )
+    deleted, _rows = closed.delete()
+    return deleted
 
 
 def on_login(sender, request, user, **kwargs) -> None:
@@ -75,7 +89,7 @@ def follow(request: HttpRequest) -> None:
     key_changed = record.get("key") != session.session_key
     if not key_changed and now - record.get("seen", 0) < TOUCH_EVERY:
         return
-    UserSession.objects.filter(pk=record["id"], user=request.user).update(
+    UserSession.objects.filter(pk=record["id"], user=cast(User, request.user)).update(
         session_key=session.session_key or "", last_seen_at=timezone.now()
     )
     session[RECORD_KEY] = {**record, "key": session.session_key, "seen": now}
@@ -115,18 +129,18 @@ def end_session(*, user, session_id, current: str | None) -> UserSession:
 @transaction.atomic
 def end_other_sessions(*, user, current: str | None) -> int:
     """Sign every browser out but this one: after a lost phone or a shared computer."""
-    rows = list(
-        UserSession.objects.select_for_update()
-        .filter(user=user, ended_at__isnull=True)
-        .exclude(pk=current)
+    others = UserSession.objects.select_for_update().filter(
+        user=user, ended_at__isnull=True
     )
+    if current is not None:
+        others = others.exclude(pk=current)
+    rows = list(others)
     store = _session_store()
     for row in rows:
         store(session_key=row.session_key).delete()
-    UserSession.objects.filter(pk__in=[row.pk for row in rows]).update(
+    return UserSession.objects.filter(pk__in=[row.pk for row in rows]).update(
         ended_at=timezone.now()
     )
-    return len(rows)
 
 
 def describe_device(user_agent: str) -> str:

@@ -1,6 +1,8 @@
 """The account's pages: whose file is shown, notification preferences, the privacy
 centre and the security page (password, two-factor, signed-in browsers)."""
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from conciergerie.accounts.models import User
 from conciergerie.audit.models import AccessLog
 from patients import services as patient_services
 from patients import viewing
@@ -106,14 +109,15 @@ def notifications(request: HttpRequest) -> HttpResponse:
                 "preferred_language" in form.changed_data
             ):
                 language = patient.preferred_language
-                request.user.language = language
-                request.user.save(update_fields=["language"])
+                user = cast(User, request.user)
+                user.language = language
+                user.save(update_fields=["language"])
                 translation.activate(language)
                 response.set_cookie(
                     settings.LANGUAGE_COOKIE_NAME,
                     language,
                     max_age=settings.LANGUAGE_COOKIE_AGE,
-                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
                     secure=settings.LANGUAGE_COOKIE_SECURE,
                     httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
                 )
@@ -170,7 +174,7 @@ def security(request: HttpRequest) -> HttpResponse:
         request,
         "portal/account/security.html",
         {
-            "has_password": request.user.has_usable_password(),
+            "has_password": cast(User, request.user).has_usable_password(),
             "totp_active": Authenticator.objects.filter(
                 user=request.user, type=Authenticator.Type.TOTP
             ).exists(),

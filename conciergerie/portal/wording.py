@@ -4,6 +4,8 @@ The models' state labels serve the back-office; a patient reads these instead.
 Care requests keep their sentences beside their states, in patients.models.
 """
 
+from collections.abc import Mapping
+
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import PUBLIC_STATUS as CARE_REQUEST
@@ -64,7 +66,7 @@ INVOICE_LABELS = {
 
 _LABELS = {"appointment": APPOINTMENT_LABELS, "invoice": INVOICE_LABELS}
 
-_TABLES = {
+_TABLES: dict[str, Mapping[str, object]] = {
     "care_request": CARE_REQUEST,
     "appointment": APPOINTMENT,
     "invoice": INVOICE,

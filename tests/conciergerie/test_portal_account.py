@@ -191,3 +191,13 @@ def test_the_row_follows_the_key_after_a_password_change(signed_in, patient):
 def test_devices_get_plain_names(agent, device):
     with translation.override("en"):
         assert describe_device(agent) == device
+
+
+def test_signing_in_forgets_the_sessions_already_closed(client, patient):
+    first = Client()
+    first.force_login(patient.user)
+    first.post(reverse("account_logout"))
+
+    client.force_login(patient.user)
+
+    assert UserSession.objects.filter(user=patient.user).count() == 1
