@@ -287,6 +287,30 @@ def _money(value) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+#: The columns `practitioner_payload` reads: a search row skips the rest (the
+#: search vector, the biography, the concierge's notes…), which cost transfer
+#: and decoding on every row of every page.
+LISTING_FIELDS = (
+    "public_id",
+    "civility",
+    "first_name",
+    "last_name",
+    "profession",
+    "languages",
+    "gender",
+    "sector",
+    "negotiated_rate",
+    "consultation_fee",
+    "usual_overrun",
+    "teleconsultation",
+    "wheelchair_accessible",
+    "rating_average",
+    "rating_count",
+    "next_available_at",
+    "verified_until",
+)
+
+
 def practitioner_payload(practitioner: Practitioner) -> dict[str, Any]:
     """What `PractitionerSerializer` gives, built directly.
 
@@ -445,7 +469,8 @@ class PractitionerListApi(APIView):
         rows = list(
             Practitioner.objects.visible_to(request.user)
             .search(filters)
-            .with_listing()[offset : offset + limit + 1]
+            .with_listing()
+            .only(*LISTING_FIELDS)[offset : offset + limit + 1]
         )
         # An unknown specialty finds nobody; only then is it worth a query to tell
         # the caller apart from a specialty that has no one nearby.

@@ -12,14 +12,23 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
     TrigramWordSimilarity,
 )
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import (
+    Exists,
+    F,
+    FloatField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -194,37 +203,46 @@ class PlaceItem:
         )
 
 
+def _listing_sql() -> tuple[str, str]:
+    """The two JSON arrays of a listing row, as fixed SQL over the outer row.
+
+    Written once rather than built from expressions: compiling nested JSON
+    subqueries on every request cost more than running them.
+    """
+    practitioner = Practitioner._meta.db_table
+    through = Practitioner.specialties.through._meta.db_table
+    specialty = Practitioner.specialties.field.related_model._meta.db_table
+    place = PracticePlace._meta.db_table
+    # Only table names of the models go into these strings, never input.
+    specialties = (
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object("  # noqa: S608
+        "'code', s.code, 'name', s.name, 'name_en', s.name_en) "
+        "ORDER BY s.sort_order, s.name), '[]'::jsonb) "
+        f"FROM {through} AS t JOIN {specialty} AS s ON s.id = t.specialty_id "
+        f'WHERE t.practitioner_id = "{practitioner}"."id"'
+    )
+    places = (
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object("  # noqa: S608
+        "'public_id', pl.public_id, 'name', pl.name, 'address', pl.address, "
+        "'postal_code', pl.postal_code, 'commune', pl.commune, "
+        "'latitude', pl.latitude, 'longitude', pl.longitude, 'phone', pl.phone, "
+        "'access_notes', pl.access_notes) "
+        "ORDER BY pl.is_primary DESC, pl.id), '[]'::jsonb) "
+        f"FROM {place} AS pl "
+        f'WHERE pl.practitioner_id = "{practitioner}"."id" AND pl.is_active'
+    )
+    return specialties, places
+
+
 def with_listing(queryset: QuerySet) -> QuerySet:
     """Fold specialties and active places into each row as JSON arrays."""
-    through = Practitioner.specialties.through
+    specialties, places = _listing_sql()
     return queryset.annotate(
-        specialty_items=ArraySubquery(
-            through.objects.filter(practitioner_id=OuterRef("pk"))
-            .order_by("specialty__sort_order", "specialty__name")
-            .values(
-                json=JSONObject(
-                    code="specialty__code",
-                    name="specialty__name",
-                    name_en="specialty__name_en",
-                )
-            )
+        specialty_items=RawSQL(  # noqa: S611 - fixed SQL, no parameters
+            f"({specialties})", (), output_field=JSONField()
         ),
-        place_items=ArraySubquery(
-            PracticePlace.objects.filter(practitioner_id=OuterRef("pk"), is_active=True)
-            .order_by("-is_primary", "pk")
-            .values(
-                json=JSONObject(
-                    public_id="public_id",
-                    name="name",
-                    address="address",
-                    postal_code="postal_code",
-                    commune="commune",
-                    latitude="latitude",
-                    longitude="longitude",
-                    phone="phone",
-                    access_notes="access_notes",
-                )
-            )
+        place_items=RawSQL(  # noqa: S611 - fixed SQL, no parameters
+            f"({places})", (), output_field=JSONField()
         ),
     )
 

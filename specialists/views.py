@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -161,7 +162,9 @@ def _booking_url(practitioner: Practitioner, slot) -> str:
         url = reverse(name, kwargs={"public_id": practitioner.public_id})
     except NoReverseMatch:
         return ""
-    return f"{url}?starts_at={slot.starts_at.isoformat()}&kind={slot.kind}"
+    # Encoded: a raw "+01:00" offset would read back as a space.
+    query = urlencode({"starts_at": slot.starts_at.isoformat(), "kind": slot.kind})
+    return f"{url}?{query}"
 
 
 @require_GET
