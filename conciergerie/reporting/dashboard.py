@@ -110,7 +110,12 @@ def hours(value: datetime.timedelta | None) -> str:
 
 
 def month_label(month: datetime.date) -> str:
-    return date_format(month, "M Y")
+    return date_format(month, "F Y")
+
+
+def short_month_label(month: datetime.date) -> str:
+    """A month in a few characters, for the axis of a line chart: 06/2026."""
+    return date_format(month, "m/Y")
 
 
 def _rate_line(label: str, rate: kpis.Rate) -> tuple[str, str]:
@@ -249,7 +254,7 @@ def satisfaction(filters: kpis.Filters) -> Panel:
     chart = line_chart(
         title=title,
         description=str(DEFINITIONS["satisfaction"]),
-        labels=[month_label(row.month) for row in months],
+        labels=[short_month_label(row.month) for row in months],
         series=[
             Series(gettext("CSAT (%)"), [row.csat.percent for row in months]),
             Series(gettext("NPS"), [row.nps for row in months]),
