@@ -152,7 +152,7 @@ class TeleconsultationSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("patient in the waiting room"), boolean=True)
     def patient_here(self, obj: TeleconsultationSession) -> bool:
-        return obj.is_open and sessions._present(obj.patient_seen_at, timezone.now())
+        return obj.is_open and sessions.is_present(obj.patient_seen_at, timezone.now())
 
     @admin.action(
         description=_("Send the practitioner a new single-use link"),

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appointments.api import PractitionerRefSerializer
 from conciergerie.api import CreatedCursorPagination, ErrorSerializer
 from patients.models import Patient, normalise_reference
 from specialists.models import Practitioner, Specialty
@@ -72,14 +73,9 @@ ELIGIBILITY_EXAMPLE = {
 }
 
 
-class ReasonSerializer(serializers.Serializer):
+class EligibilityReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-
-
-class PractitionerRefSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    display_name = serializers.CharField()
 
 
 class SessionOutputSerializer(serializers.Serializer):
@@ -134,7 +130,7 @@ class SessionOutputSerializer(serializers.Serializer):
         current = sessions.current_pass(session)
         return links.practitioner_url(current) if current is not None else None
 
-    @extend_schema_field(ReasonSerializer(many=True))
+    @extend_schema_field(EligibilityReasonSerializer(many=True))
     def get_eligibility(self, session: TeleconsultationSession) -> list[dict]:
         return [
             {"code": code, "message": eligibility.message_for(code)}
@@ -153,7 +149,7 @@ class EligibilityOutputSerializer(serializers.Serializer):
     exemption = serializers.CharField(
         help_text="Why the conditions do not apply (direct_access, under_16), or ''."
     )
-    reasons = ReasonSerializer(many=True)
+    reasons = EligibilityReasonSerializer(many=True)
 
 
 def _queryset(request):

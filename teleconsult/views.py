@@ -434,7 +434,7 @@ def _status_payload(
             TeleconsultationSession.PractitionerStatus(status).label
         ),
         "admitted": session.patient_admitted,
-        "patient_present": sessions._present(session.patient_seen_at, now),
+        "patient_present": sessions.is_present(session.patient_seen_at, now),
         "documents": _documents(session),
         "video": None,
     }

@@ -172,9 +172,13 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var error = document.getElementById("action-error");
+      var done = document.getElementById("action-message");
       error.hidden = true;
+      done.hidden = true;
       postForm(form, new FormData(form)).then(function (result) {
         if (!result.ok) { error.textContent = result.data.error; error.hidden = false; return; }
+        done.textContent = result.data.message || "";
+        done.hidden = !result.data.message;
         render(result.data);
       });
     });

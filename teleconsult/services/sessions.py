@@ -330,7 +330,7 @@ def heartbeat(
         session.patient_seen_at = now
 
 
-def _present(seen_at: datetime | None, now: datetime) -> bool:
+def is_present(seen_at: datetime | None, now: datetime) -> bool:
     return seen_at is not None and now - seen_at <= PRESENCE_TIMEOUT
 
 
@@ -354,7 +354,7 @@ def practitioner_status(
     )
     if busy:
         return status.IN_CONSULTATION
-    if _present(session.practitioner_seen_at, now):
+    if is_present(session.practitioner_seen_at, now):
         return status.READY
     if session.practitioner_status == status.LEFT:
         return status.LEFT

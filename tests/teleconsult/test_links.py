@@ -382,3 +382,25 @@ def test_five_wrong_codes_lock_the_code(session):
         sessions.redeem_pass(practitioner_pass=practitioner_pass, code=_code_of(code))
 
     assert error.value.code == "too_many_attempts"
+
+
+def test_the_console_saves_the_notes_then_files_them_at_the_end(client, doctor):
+    user, practitioner = doctor
+    appointment = make_video_appointment(practitioner=practitioner)
+    session = TeleconsultationSession.objects.get(appointment=appointment)
+    _with_mfa(client, user)
+    base = f"/teleconsultations/{session.public_id}/console/"
+
+    saved = client.post(
+        f"{base}notes/",
+        {"report": "Bilan normal.", "prescription": "Repos trois jours."},
+        headers={"accept": "application/json"},
+    )
+    ended = client.post(f"{base}end/", headers={"accept": "application/json"})
+
+    assert saved.status_code == 200
+    assert ended.json()["state"] == "ended"
+    session.refresh_from_db()
+    assert session.report_document.kind == Document.Kind.CONSULTATION_REPORT
+    assert session.prescription_document.kind == Document.Kind.PRESCRIPTION
+    assert session.ended_by == user
