@@ -307,3 +307,46 @@ def test_a_laboratory_without_consent_sends_nothing(live_server, staff):
     assert not Message.objects.filter(
         template="patients/email/document_received"
     ).exists()
+
+
+def test_an_insurer_answers_a_claim_and_hears_of_each_step(
+    live_server, receiver, staff
+):
+    from reimbursements.models import Claim, SendingMethod
+    from tests.reimbursements.factories import InsurerFactory, sent_claim
+
+    _adviser, coordinator = staff
+    insurer = partners.create_organisation(
+        name="Harmonie Mutuelle", kind=Organisation.Kind.INSURER
+    )
+    InsurerFactory(partner=insurer.service_user)
+    scopes = ["claims:read", "claims:write", "webhooks"]
+    insurer_api = Partner(live_server.url, *application(insurer, scopes), scopes)
+    subscription = insurer_api.post(
+        "/api/v1/webhooks/",
+        json={"url": receiver.url, "event_types": ["claim.updated"]},
+    )
+    webhook_secret = subscription.json()["secret"]
+    claim = sent_claim(by=coordinator, via=SendingMethod.EMAIL)
+
+    listed = insurer_api.get("/api/v1/claims/").json()["results"]
+    acknowledged = insurer_api.post(
+        f"/api/v1/claims/{claim.public_id}/acknowledge/",
+        json={"file_number": "HM-117733"},
+    )
+    paid = insurer_api.post(
+        f"/api/v1/claims/{claim.public_id}/pay/",
+        json={"amount": str(claim.amount_expected)},
+    )
+
+    assert [row["id"] for row in listed] == [str(claim.public_id)]
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["state"] == "paid"
+    assert Claim.objects.get(pk=claim.pk).state == "paid"
+    received = poll(
+        lambda: events(receiver, webhook_secret),
+        lambda got: any(event["data"]["state"] == "paid" for event in got),
+    )
+    assert [event["type"] for event in received] == ["claim.updated"] * len(received)
+    assert received[-1]["data"]["reference"] == claim.reference
