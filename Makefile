@@ -15,6 +15,7 @@ help:
 	@echo "make test   - the same set-up, then lint, checks and the whole test suite"
 	@echo "make proof  - the full-size proofs (reliability, fuzzing): long"
 	@echo "make bench  - the benchmarks of bench/, with ratios against a baseline"
+	@echo "make load   - the mixed load scenario of bench/load/ (p95, throughput, errors)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -74,6 +75,11 @@ proof: install system-deps services messages
 
 bench: install services messages
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Mixed load on real gunicorn workers, PostgreSQL and Redis, against a bare view:
+# figures in bench/load/results.json and docs/performance-load.svg.
+load: install services
+	$(PY) bench/load/run.py
 
 clean:
 	rm -rf $(VENV) staticfiles var

@@ -1,0 +1,27 @@
+"""Settings of the gunicorn workers under load: production's stores, test's keys.
+
+The test settings give keys and hosts without a .env; on top of them the cache is
+production's (django-redis, falling back to memory) and Celery publishes to the
+real Redis instead of running tasks in the request, as in production. The
+partner throttle is raised: the load comes from one partner on purpose.
+"""
+
+import os
+
+from conciergerie.settings_test import *  # noqa: F403
+
+REDIS_URL = os.environ["REDIS_URL"]
+CACHES = {
+    "default": {
+        "BACKEND": "conciergerie.cache.FailoverRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+}
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
+API_THROTTLE_PARTNER = "1000000/min"
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000000/min", "user": "1000000/min"},
+}
