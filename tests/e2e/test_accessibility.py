@@ -92,7 +92,12 @@ def build_portal_scene() -> PortalScene:
     coordinator = UserFactory(
         email="hugo.bernard@example.fr", role=Role.CARE_COORDINATOR
     )
-    user = UserFactory(email="camille.petit@example.fr", role=Role.PATIENT)
+    user = UserFactory(
+        email="camille.petit@example.fr",
+        first_name="Camille",
+        last_name="Petit",
+        role=Role.PATIENT,
+    )
     patient = PatientFactory(
         user=user,
         email=user.email,
@@ -234,12 +239,17 @@ def portal_pages(scene: PortalScene) -> list[str]:
     ]
 
 
-def open_page(page, url: str, language: str) -> None:
-    """Open a page and check it answered and speaks the language asked for."""
+def open_page(page, url: str, language: str, findings: list[str]) -> None:
+    """Open a page, check it answered in the language asked for and fits the
+    screen's width (nothing to scroll sideways on a phone)."""
     response = page.goto(url)
     assert response is not None, url
     assert response.ok, (url, response.status)
     assert page.locator("html").get_attribute("lang") == language
+    page.wait_for_load_state("load")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > page.viewport_size["width"]:
+        findings.append(f"{url}: {width} px wide on a {page.viewport_size} screen")
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -256,12 +266,12 @@ def test_every_portal_page_passes_axe_on_desktop_and_phone(
         page.set_viewport_size(viewport)
         page.context.clear_cookies(name="sessionid")
         for name in PUBLIC_PAGES:
-            open_page(page, reverse(name), language)
+            open_page(page, reverse(name), language, findings)
             axe(page, collect=findings)
             visited += 1
         sign_in(page, live_server, scene.user)
         for url in portal_pages(scene):
-            open_page(page, url, language)
+            open_page(page, url, language, findings)
             axe(page, collect=findings)
             visited += 1
     assert visited == 2 * (len(PUBLIC_PAGES) + len(portal_pages(scene)))
