@@ -15,7 +15,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.db.models import Case, Exists, F, Func, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from conciergerie.fields import (
     EncryptedJSONField,
     EncryptedTextField,
 )
-from conciergerie.models import TimeStampedModel
+from conciergerie.models import TimeStampedModel, save_with_random_reference
 
 from .validators import (
     nir_conflicts,
@@ -324,24 +324,7 @@ class Patient(TimeStampedModel):
         if self.nir:
             self.nir = normalise_nir(self.nir)
         self.nir_hash = _nir_index(self.nir)
-        if self.reference:
-            super().save(*args, **kwargs)
-            return
-        # The reference is random: on the rare collision, draw again. The unique
-        # index decides, so two concurrent registrations cannot share one.
-        for attempt in range(10):
-            self.reference = new_reference()
-            try:
-                with transaction.atomic():
-                    super().save(*args, **kwargs)
-            except IntegrityError as error:
-                if "reference" not in str(error) or attempt == 9:
-                    self.reference = ""
-                    raise
-                kwargs.pop("force_insert", None)
-                self._state.adding = True
-            else:
-                return
+        save_with_random_reference(self, super().save, new_reference, *args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("patients:detail", kwargs={"reference": self.reference})
@@ -1668,23 +1651,9 @@ class CareRequest(FSMModelMixin, TimeStampedModel):
         return f"{self.reference} · {self.get_kind_display()}"
 
     def save(self, *args, **kwargs) -> None:
-        if self.reference:
-            super().save(*args, **kwargs)
-            return
-        # Random references: on the rare collision, draw again (the index decides).
-        for attempt in range(10):
-            self.reference = new_care_request_reference()
-            try:
-                with transaction.atomic():
-                    super().save(*args, **kwargs)
-            except IntegrityError as error:
-                if "reference" not in str(error) or attempt == 9:
-                    self.reference = ""
-                    raise
-                kwargs.pop("force_insert", None)
-                self._state.adding = True
-            else:
-                return
+        save_with_random_reference(
+            self, super().save, new_care_request_reference, *args, **kwargs
+        )
 
     def get_absolute_url(self) -> str:
         return reverse("patients:care-request", kwargs={"reference": self.reference})

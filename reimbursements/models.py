@@ -17,7 +17,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -28,7 +28,7 @@ from simple_history.models import HistoricalRecords
 
 from conciergerie.accounts.roles import Role
 from conciergerie.fields import EncryptedTextField
-from conciergerie.models import TimeStampedModel
+from conciergerie.models import TimeStampedModel, save_with_random_reference
 from patients.models import REFERENCE_ALPHABET, Patient
 
 from .engine import (
@@ -837,24 +837,9 @@ class Claim(FSMModelMixin, TimeStampedModel):
         return f"{self.reference} · {self.payer_name}"
 
     def save(self, *args, **kwargs) -> None:
-        if self.reference:
-            super().save(*args, **kwargs)
-            return
-        # The reference is random: on the rare collision, draw again; the unique
-        # index decides between two concurrent claims.
-        for attempt in range(10):
-            self.reference = new_claim_reference()
-            try:
-                with transaction.atomic():
-                    super().save(*args, **kwargs)
-            except IntegrityError as error:
-                if "reference" not in str(error) or attempt == 9:
-                    self.reference = ""
-                    raise
-                kwargs.pop("force_insert", None)
-                self._state.adding = True
-            else:
-                return
+        save_with_random_reference(
+            self, super().save, new_claim_reference, *args, **kwargs
+        )
 
     def get_absolute_url(self) -> str:
         return reverse("reimbursements:claim", kwargs={"public_id": self.public_id})
