@@ -24,9 +24,9 @@ from .resources import (
     SearchResult,
     code_system,
     fhir_instant,
-    paging,
     parse_date_param,
     reference_id,
+    search_page,
     token_value,
 )
 
@@ -215,16 +215,10 @@ class AppointmentResource(ResourceType):
     )
 
     def search(self, request, params: QueryDict) -> SearchResult:
-        count, offset = paging(params)
         queryset = _filter(_appointments(request), params).select_related(
             "care_request"
         )
-        rows = list(queryset[offset : offset + count + 1])
-        return SearchResult(
-            resources=[appointment_resource(row) for row in rows[:count]],
-            total=queryset.count() if offset or len(rows) > count else len(rows),
-            next_offset=offset + count if len(rows) > count else None,
-        )
+        return search_page(queryset, params, appointment_resource)
 
     def read(self, request, resource_id: str) -> dict[str, Any] | None:
         public_id = _uuid(resource_id)

@@ -42,6 +42,7 @@ from .resources import (
     paging,
     parse_date_param,
     reference_id,
+    search_page,
     token_value,
 )
 
@@ -238,14 +239,8 @@ class PractitionerResource(ResourceType):
     )
 
     def search(self, request, params: QueryDict) -> SearchResult:
-        count, offset = paging(params)
         queryset = _filter_practitioners(_practitioners(request), params)
-        rows = list(queryset[offset : offset + count + 1])
-        return SearchResult(
-            resources=[practitioner_resource(row) for row in rows[:count]],
-            total=queryset.count() if offset or len(rows) > count else len(rows),
-            next_offset=offset + count if len(rows) > count else None,
-        )
+        return search_page(queryset, params, practitioner_resource)
 
     def read(self, request, resource_id: str) -> dict[str, Any] | None:
         public_id = _uuid(resource_id)
@@ -304,7 +299,6 @@ class ScheduleResource(ResourceType):
     )
 
     def search(self, request, params: QueryDict) -> SearchResult:
-        count, offset = paging(params)
         rewritten = params.copy()
         for raw in params.getlist("actor"):
             rewritten.appendlist(
@@ -312,12 +306,7 @@ class ScheduleResource(ResourceType):
                 ",".join(reference_id(v, "Practitioner") for v in raw.split(",")),
             )
         queryset = _filter_practitioners(_practitioners(request), rewritten)
-        rows = list(queryset[offset : offset + count + 1])
-        return SearchResult(
-            resources=[schedule_resource(row) for row in rows[:count]],
-            total=queryset.count() if offset or len(rows) > count else len(rows),
-            next_offset=offset + count if len(rows) > count else None,
-        )
+        return search_page(queryset, rewritten, schedule_resource)
 
     def read(self, request, resource_id: str) -> dict[str, Any] | None:
         public_id = _uuid(resource_id)

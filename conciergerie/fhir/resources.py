@@ -8,7 +8,7 @@ route `/fhir/r4/<name>` and `/fhir/r4/<name>/<id>` to them.
 
 import abc
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
@@ -117,6 +117,20 @@ class SearchResult:
     total: int | None = None
     next_offset: int | None = None
     included: list[dict[str, Any]] = field(default_factory=list)
+
+
+def search_page(
+    queryset: Any, params: QueryDict, build: Callable[[Any], dict[str, Any]]
+) -> SearchResult:
+    """One page of a searchset from a queryset: `_count` rows and one more to
+    know whether a next page exists; the total is counted only when paging."""
+    count, offset = paging(params)
+    rows = list(queryset[offset : offset + count + 1])
+    return SearchResult(
+        resources=[build(row) for row in rows[:count]],
+        total=queryset.count() if offset or len(rows) > count else len(rows),
+        next_offset=offset + count if len(rows) > count else None,
+    )
 
 
 @dataclass(frozen=True)
