@@ -221,6 +221,7 @@ def _reschedule_slots(appointment: Appointment):
 @never_cache
 def detail(request: HttpRequest, public_id) -> HttpResponse:
     appointment = _visible(request, public_id)
+    viewing.show(request, appointment.patient)
     now = timezone.now()
     manages = access.manages(request.user, appointment.patient)
     context = {

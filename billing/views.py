@@ -134,6 +134,7 @@ def invoice_detail(request: HttpRequest, public_id) -> HttpResponse:
     invoice = get_object_or_404(
         Invoice.objects.visible_to(request.user), public_id=public_id
     )
+    viewing.show(request, invoice.patient)
     return render(
         request,
         "billing/invoice_detail.html",

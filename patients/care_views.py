@@ -295,6 +295,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
         )
         return redirect("admin:patients_carerequest_change", care_request.pk)
     care_request = _managed_request(request, reference)
+    viewing.show(request, care_request.patient)
     care_team.mark_messages_read(care_request=care_request, by=_user(request))
     audit(
         by=_user(request),

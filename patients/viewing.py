@@ -67,6 +67,15 @@ def choose(request: HttpRequest, reference: str) -> Patient:
     raise Http404
 
 
+def show(request: HttpRequest, patient: Patient | None) -> None:
+    """A page about one item of a managed file (an appointment, an invoice…)
+    makes that file the viewed one, so the header never names another person."""
+    if patient is None:
+        return
+    if any(managed.pk == patient.pk for managed in managed_files(request)):
+        request.session[SESSION_KEY] = patient.reference
+
+
 def is_own(request: HttpRequest, patient: Patient) -> bool:
     return patient.user_id == request.user.pk
 

@@ -203,6 +203,7 @@ def _render_claim(
 @require_GET
 def claim_detail(request: HttpRequest, public_id) -> HttpResponse:
     claim = _portal_claim(request, public_id)
+    viewing.show(request, claim.patient)
     return _render_claim(request, claim, PaymentProofForm())
 
 

@@ -168,3 +168,13 @@ def test_a_new_request_is_for_the_viewed_file_unless_changed(parent, child):
     response = parent.get(reverse("patients:care-request-new"))
 
     assert response.context["form"]["patient"].value() == child.reference
+
+
+def test_an_item_of_the_child_s_file_makes_it_the_viewed_one(parent, patient, child):
+    appointment = AppointmentFactory(patient=child)
+
+    response = parent.get(appointment.get_absolute_url())
+
+    assert response.status_code == 200
+    assert response.context["viewing_patient"] == child
+    assert parent.get(reverse("dashboard")).context["viewing_patient"] == child
