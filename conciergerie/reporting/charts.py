@@ -104,14 +104,16 @@ def _scale_max(values: Sequence[float]) -> float:
 
 def _legend(series: Sequence[Series], *, x: float, y: float) -> str:
     parts = []
+    offset = x
     for index, item in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
-        offset = x + index * 150
         parts.append(
             f'<rect x="{offset:.1f}" y="{y - 10:.1f}" width="12" height="12" '
             f'fill="{colour}"/>'
         )
         parts.append(_text(offset + 17, y, item.name))
+        # About 7 units per character at this size: the next key after the name.
+        offset += 17 + 7 * len(item.name) + 20
     return "".join(parts)
 
 
@@ -220,7 +222,7 @@ def line_chart(
     height: int = 240,
 ) -> SafeString:
     """Lines over labelled points (months); a missing value breaks the line."""
-    left, right, top, bottom = 56, 16, 12, 54
+    left, right, top, bottom = 56, 36, 12, 54
     plot_width, plot_height = width - left - right, height - top - bottom
     values = [float(v) for item in series for v in item.values if v is not None]
     low, high = y_range or (min([*values, 0.0]), _scale_max(values))
