@@ -90,23 +90,14 @@ def _cell(name: str, obj, modeladmin) -> str:
         field, attr, value = lookup_field(name, obj, modeladmin)
     except (AttributeError, ObjectDoesNotExist):
         return EMPTY
-    if field is not None and not getattr(field, "many_to_many", False):
-        if value is None:
-            return EMPTY
-        if (
-            getattr(field, "flatchoices", None)
-            or hasattr(field, "remote_field")
-            and (field.remote_field is None)
-        ):
-            text = display_for_field(value, field, EMPTY)
-        else:
-            text = str(value)
-    elif isinstance(value, bool):
-        text = "1" if value else "0"
-    elif value is None:
-        text = EMPTY
-    else:
-        text = str(value)
+    if value is None:
+        return EMPTY
+    if isinstance(value, bool):
+        # The list shows an icon; a spreadsheet wants a word it can filter on.
+        return str(_("yes") if value else _("no"))
+    if field is not None and field.is_relation:
+        return strip_tags(str(value)).strip()
+    text = display_for_field(value, field, EMPTY) if field is not None else value
     return strip_tags(str(text)).strip()
 
 

@@ -8,12 +8,33 @@ from django.utils import timezone
 from conciergerie.accounts.roles import Role
 
 
+def ensure_reference_data() -> None:
+    """Data migrations load the catalogue and the seeded procedures; a
+    transactional test's flush in a reused database may have emptied them."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from billing.models import VatRate
+    from conciergerie.procedures.models import Procedure
+
+    if not VatRate.objects.exists():
+        import_module("billing.migrations.0004_seed_catalogue").seed(apps, None)
+    if not Procedure.objects.exists():
+        import_module("conciergerie.procedures.migrations.0002_seed_procedures").seed(
+            apps, None
+        )
+
+
 def build_world(count: int) -> None:
     """`count` patients, each with what the back-office lists most: a medical
     profile, insurance, a document, a care request with a task, a done
     appointment with its answered survey, a review, a message, paperwork."""
     from appointments import surveys
+    from conciergerie.procedures import services as procedures
+    from conciergerie.procedures.models import Procedure
     from tests.appointments.factories import AppointmentFactory
+    from tests.billing.factories import CustomerFactory, issued_invoice
     from tests.factories import UserFactory
     from tests.notifications.factories import MessageFactory
     from tests.patients.factories import (
@@ -26,15 +47,13 @@ def build_world(count: int) -> None:
         PatientFactory,
         SharingConsentFactory,
     )
-    from conciergerie.procedures import services as procedures
-    from conciergerie.procedures.models import Procedure
-    from tests.billing.factories import CustomerFactory, issued_invoice
     from tests.reimbursements.factories import (
         AdministrativeProcedureFactory,
         draft_claim,
     )
     from tests.specialists.factories import ReviewFactory
 
+    ensure_reference_data()
     for _index in range(count):
         staff = UserFactory(role=Role.CARE_COORDINATOR)
         user = UserFactory(role=Role.PATIENT)

@@ -95,3 +95,15 @@ def test_billing_keeps_its_export_permission(staff_client, coordinator, manager)
     assert coordinator_page.context["action_form"] is None
     actions = dict(manager_page.context["action_form"].fields["action"].choices)
     assert "export_csv" in actions
+
+
+def test_cells_read_like_the_list(rf, manager):
+    from conciergerie.admin_export import _cell
+    from tests.patients.factories import CareTaskFactory as Tasks
+
+    task = Tasks(shared_with_patient=True)
+    model_admin = admin.site._registry[type(task)]
+
+    assert _cell("shared_with_patient", task, model_admin) == "oui"
+    assert _cell("care_request", task, model_admin) == str(task.care_request)
+    assert _cell("status", task, model_admin) == task.get_status_display()

@@ -31,8 +31,9 @@ NOT_MEDICAL = {
     "patients.CarePlanStep": {"title", "details"},
     # The patient's own words asking for erasure, which the team handles.
     "patients.ErasureRequest": {"message"},
-    # Follow-up notes on a reimbursement claim (payer, dates, amounts).
+    # Follow-up notes and timeline of a reimbursement claim (payer, dates, amounts).
     "reimbursements.Claim": {"notes"},
+    "reimbursements.ClaimEvent": {"comment"},
 }
 
 

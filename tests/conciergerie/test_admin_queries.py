@@ -24,11 +24,10 @@ ADMINS = sorted(
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """N of everything, shared by the module and rolled back after it."""
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            build_world(N)
-            yield
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), transaction.atomic():
+        build_world(N)
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
