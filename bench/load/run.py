@@ -164,7 +164,8 @@ def requests_for(world: dict):
     rng = random.Random(11)  # noqa: S311 - a repeatable mix, no secret
     kinds = [kind for kind, weight in MIX.items() for _ in range(weight)]
     api = {"Authorization": f"Bearer {world['token']}"}
-    slots = iter(world["slots"])
+    # One iterator for the whole run: the warm-up's bookings take their slots too.
+    slots = world.setdefault("free", iter(world["slots"]))
     day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
     while True:
         kind = rng.choice(kinds)
