@@ -135,8 +135,10 @@ def visitor_for(
         return sessions.practitioner_visitor(None, appointment, via="pass")
     if sessions.manages_patient(user, appointment):
         return sessions.patient_visitor(user, appointment, via="portal")
-    if _granted(request, PATIENT_LINKS, session):
-        return sessions.patient_visitor(user, appointment, via="link")
+    # A personal link stands for its patient only while nobody is signed in: an
+    # account opened since in this browser is judged as itself.
+    if not user.is_authenticated and _granted(request, PATIENT_LINKS, session):
+        return sessions.patient_visitor(None, appointment, via="link")
     return None
 
 

@@ -117,6 +117,8 @@ def test_a_link_opens_its_own_session_only(client, session, other_patient):
     assert client.get(other_session.get_absolute_url()).status_code == 302  # login
     client.force_login(UserFactory())
     assert client.get(other_session.get_absolute_url()).status_code == 404
+    # Signed in as someone else, the link's grant no longer speaks for them.
+    assert client.get(session.get_absolute_url()).status_code == 404
 
 
 def test_another_patients_link_is_refused_and_audited(client, session, other_patient):
