@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from conciergerie.accounts.models import User
+from conciergerie.accounts.roles import Role
 from patients import viewing
 
 #: How long a document counts as newly added on the dashboard.
@@ -152,7 +155,11 @@ def _dashboard_blocks(request: HttpRequest, patient) -> dict:
 @login_required
 @never_cache
 def dashboard(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff:
+        return redirect("admin:index")
     patient = viewing.current_patient(request)
+    if patient is None and cast(User, request.user).has_role(Role.PRACTITIONER):
+        return redirect("appointments:practitioner")
     context: dict = {"patient": patient}
     if patient is not None:
         context.update(_dashboard_blocks(request, patient))

@@ -186,3 +186,23 @@ def test_portal_pages_cost_the_same_queries_as_the_history_grows(
     with django_assert_max_num_queries(small):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_the_team_is_sent_to_the_back_office(staff_client, adviser):
+    client = staff_client(adviser)
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_a_practitioner_without_a_file_is_sent_to_their_agenda(
+    client, practitioner_user
+):
+    client.force_login(practitioner_user)
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("appointments:practitioner")
