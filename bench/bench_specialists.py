@@ -8,9 +8,14 @@ the same middleware stack:
 - sorting a city's practitioners by earliest availability (p95);
 - queries per list request for page sizes 1, 20 and 100 (must not grow).
 
+Bookings are real `appointments.Appointment` rows (100 per practitioner, about
+a million), bulk-inserted once, read by the appointments app's busy-interval
+source exactly as in production.
+
 Usage: .venv/bin/python bench/bench_specialists.py [--practitioners 10000]
-It uses its own database, conciergerie_bench_specialists, created and migrated
-here; the data is generated once (deterministic) and reused by later runs.
+It uses its own database, conciergerie_bench_specialists (or $BENCH_DATABASE),
+created and migrated here; the data is generated once (deterministic) and
+reused by later runs.
 """
 
 import argparse
@@ -24,9 +29,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATABASE_NAME = "conciergerie_bench_specialists"
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "conciergerie_bench_specialists")
 
 APPOINTMENTS_PER_PRACTITIONER = 100
+BENCH_PATIENTS = 1000
 
 GOALS = {
     "search_p95_ms": 100.0,
@@ -68,58 +74,107 @@ def configure() -> None:
     django.setup()
 
 
-def bench_busy(practitioner_ids, start, end):
-    """The busy-interval source, as the appointments app will plug it in: one
-    indexed query over a table of about a million appointments."""
-    from collections import defaultdict
-
-    from django.db import connection
-
-    busy = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT practitioner_id, starts_at, ends_at FROM bench_appointment "
-            "WHERE practitioner_id = ANY(%s) AND starts_at < %s AND ends_at > %s",
-            [list(practitioner_ids), end, start],
-        )
-        for practitioner_id, starts_at, ends_at in cursor.fetchall():
-            busy[practitioner_id].append((starts_at, ends_at))
-    return busy
-
-
 def load_appointments(connection) -> int:
-    """About a million booked half-hours in the next two months (bench only)."""
+    """About a million booked half-hours in the next two months, as real rows.
+
+    `appointments.Appointment` rows, bulk-inserted by one INSERT … SELECT (the
+    exclusion constraint and every index of the table checked as in
+    production), for a thousand bench patients. Each practitioner's offsets are
+    distinct multiples of a prime modulo the window, so that no two overlap. The
+    slot computation reads them through the real busy-interval source.
+    """
+    from datetime import date
+
+    from django.utils import timezone
+
+    from appointments.models import Appointment
+    from patients.models import REFERENCE_ALPHABET, Patient
+    from specialists.models import PracticePlace
+
+    def reference(index: int) -> str:
+        body = ""
+        for _digit in range(4):
+            index, rest = divmod(index, len(REFERENCE_ALPHABET))
+            body = REFERENCE_ALPHABET[rest] + body
+        return f"P-ZZ{body}"
+
+    if Appointment.objects.exists():
+        return Appointment.objects.count()
+    patients = [
+        Patient(
+            reference=reference(index),
+            last_name=f"Banc {index}",
+            first_names="Essai",
+            birth_date=date(1970 + index % 40, 1 + index % 12, 1 + index % 28),
+            sex="female" if index % 2 else "male",
+        )
+        for index in range(BENCH_PATIENTS)
+    ]
+    Patient.objects.bulk_create(patients, ignore_conflicts=True)
+    patient_ids = list(
+        Patient.objects.filter(reference__startswith="P-ZZ")
+        .order_by("reference")
+        .values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    computed = {
+        "public_id": "gen_random_uuid()",
+        "practitioner_id": "p.id",
+        "place_id": "pl.place_id",
+        "mode": "CASE WHEN pl.place_id IS NULL THEN %(video)s ELSE %(in_person)s END",
+        "patient_id": "(%(patients)s)[1 + ((p.id + g) %% %(count)s)]",
+        "starts_at": "slot",
+        "ends_at": "slot + interval '30 minutes'",
+        "state": "%(state)s",
+        "booked_at": "%(now)s",
+        "created_at": "%(now)s",
+        "updated_at": "%(now)s",
+    }
+    columns, values, params = (
+        [],
+        [],
+        {
+            "patients": patient_ids,
+            "count": len(patient_ids),
+            "state": Appointment.State.BOOKED,
+            "video": Appointment.Mode.VIDEO,
+            "in_person": Appointment.Mode.IN_PERSON,
+            "now": now,
+            "per_practitioner": APPOINTMENTS_PER_PRACTITIONER,
+        },
+    )
+    # Every other column takes its model default, as bulk_create would give it.
+    for field in Appointment._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.attname in computed:
+            values.append(computed[field.attname])
+        else:
+            params[field.attname] = field.get_db_prep_save(
+                field.get_default(), connection
+            )
+            values.append(f"%({field.attname})s")
+    # Only the model's own table and column names are formatted into the SQL.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_appointment (id bigserial PRIMARY KEY, "
-            "practitioner_id bigint NOT NULL, starts_at timestamptz NOT NULL, "
-            "ends_at timestamptz NOT NULL)"
-        )
-        cursor.execute(
-            "CREATE INDEX IF NOT EXISTS bench_appointment_period "
-            "ON bench_appointment (practitioner_id, starts_at)"
-        )
-        cursor.execute("SELECT count(*) FROM bench_appointment")
-        if cursor.fetchone()[0]:
-            cursor.execute("SELECT count(*) FROM bench_appointment")
-            return cursor.fetchone()[0]
-        cursor.execute(
-            """
-            INSERT INTO bench_appointment (practitioner_id, starts_at, ends_at)
-            SELECT p.id, slot, slot + interval '30 minutes'
+        sql = f"""
+            INSERT INTO {Appointment._meta.db_table} ({", ".join(columns)})
+            SELECT {", ".join(values)}
             FROM specialists_practitioner AS p,
-                 generate_series(1, %s) AS g,
+                 generate_series(1, %(per_practitioner)s) AS g,
                  LATERAL (
-                     SELECT date_trunc('day', now())
+                     SELECT date_trunc('day', now()) + interval '1 day'
                             + ((g * 7919 + p.id * 104729) %% 2880)
                             * interval '30 minutes' AS slot
                  ) AS s
-            """,
-            [APPOINTMENTS_PER_PRACTITIONER],
-        )
-        cursor.execute("ANALYZE bench_appointment")
-        cursor.execute("SELECT count(*) FROM bench_appointment")
-        return cursor.fetchone()[0]
+            LEFT JOIN LATERAL (
+                SELECT place.id AS place_id FROM {PracticePlace._meta.db_table} AS place
+                WHERE place.practitioner_id = p.id ORDER BY place.id LIMIT 1
+            ) AS pl ON true
+            """  # noqa: S608
+        cursor.execute(sql, params)
+        cursor.execute(f"ANALYZE {Appointment._meta.db_table}")
+    return Appointment.objects.count()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -199,9 +254,13 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
 
+    tick = time.perf_counter()
     booked = load_appointments(connection)
-    settings.SPECIALISTS_BUSY_INTERVALS = f"{__name__}.bench_busy"
-    print(f"Bookings: {booked} appointments, read by a plugged busy-interval source")
+    print(
+        f"Bookings: {booked} appointments.Appointment rows "
+        f"({time.perf_counter() - tick:.1f} s), read by "
+        f"{settings.SPECIALISTS_BUSY_INTERVALS}"
+    )
 
     # The bare views: same middleware, URL resolution and client, no work; the
     # second also authenticates the partner's token and checks its scope, as
@@ -293,6 +352,12 @@ def main() -> int:
     print(f"search            {summary(search_times)}   {search_rate:7.1f} req/s")
     ratio_p95 = search_p95 / bare_p95
     ratio_api_p95 = search_p95 / api_p95
+    p50_ratio = statistics.median(search_times) / statistics.median(bare_times)
+    p50_api_ratio = statistics.median(search_times) / statistics.median(api_times)
+    print(
+        f"p50 ratios        {p50_ratio:.1f}x the bare view, "
+        f"{p50_api_ratio:.1f}x the bare API view"
+    )
     print(
         f"ratios            p95 {ratio_p95:.1f}x the bare view "
         f"(throughput {bare_rate / search_rate:.1f}x lower); "
