@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .availability import PARIS
 from .geocoding import GeoPoint, distance_expression, haversine_km, in_box
-from .models import SEARCH_CONFIG, PracticePlace, Practitioner
+from .models import SEARCH_CONFIG, PracticePlace, Practitioner, Specialty
 from .text import fold
 
 MAX_RADIUS_KM = 200
@@ -99,10 +99,16 @@ def apply_filters(queryset: QuerySet, filters: SearchFilters) -> QuerySet:
         queryset = queryset.filter(is_active=True)
     if filters.specialty:
         through = Practitioner.specialties.through
+        # The specialty's id as an uncorrelated subquery: PostgreSQL looks it up
+        # once, and each candidate is then one probe of the (practitioner,
+        # specialty) unique index instead of a join to the catalogue.
+        specialty_id = Subquery(
+            Specialty.objects.filter(code=filters.specialty).values("pk")[:1]
+        )
         queryset = queryset.filter(
             Exists(
                 through.objects.filter(
-                    practitioner_id=OuterRef("pk"), specialty__code=filters.specialty
+                    practitioner_id=OuterRef("pk"), specialty_id=specialty_id
                 )
             )
         )
