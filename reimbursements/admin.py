@@ -1045,7 +1045,9 @@ class ClaimAdmin(admin.ModelAdmin):
                 invoice = form.cleaned_data["invoice"]
                 try:
                     printed = services.estimate_invoice(
-                        invoice=invoice, by=request.user, **form.engine_inputs()
+                        invoice=invoice,
+                        by=cast(User, request.user),
+                        **form.engine_inputs(),
                     )
                 except ValidationError as error:
                     _add_errors(form, error)

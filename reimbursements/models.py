@@ -1004,11 +1004,12 @@ class ClaimEvent(TimeStampedModel):
     def public_text(self) -> str:
         """The step in plain words, as the patient reads it."""
         payer = self.claim.payer_label
-        method = {
+        methods: dict[str, str] = {
             SendingMethod.EMAIL: gettext("by email"),
             SendingMethod.POST: gettext("by post"),
             SendingMethod.PORTAL: gettext("on its online portal"),
-        }.get(self.claim.sent_via, "")
+        }
+        method = methods.get(self.claim.sent_via, "")
         amount = format_euros(self.amount) if self.amount is not None else ""
         texts = {
             self.Kind.CREATED: gettext("We prepared the claim to %(payer)s."),

@@ -134,12 +134,13 @@ def appointment_resource(appointment: Appointment) -> dict[str, Any]:
         }
     if appointment.specialty is not None:
         resource["specialty"] = [_specialty_concept(appointment.specialty)]
-    if appointment.care_request_id is not None:
+    care_request = appointment.care_request
+    if care_request is not None:
         resource["basedOn"] = [
             {
                 "identifier": {
                     "system": code_system("care-request"),
-                    "value": appointment.care_request.reference,
+                    "value": care_request.reference,
                 }
             }
         ]

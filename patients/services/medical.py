@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from conciergerie.accounts.models import User
 from conciergerie.audit.models import AccessLog
 from conciergerie.notifications import services as outbox
 from conciergerie.partners.services import organisation_of, publish_event
@@ -207,7 +208,7 @@ def _tell_concierges_of_document(document: Document, *, by) -> None:
     """
     patient = document.patient
     organisation = organisation_of(by) if by is not None else None
-    recipients = [
+    recipients: list[tuple[str, str, User | None]] = [
         (user.email, user.language or settings.LANGUAGE_CODE, user)
         for user in patient.assigned_staff.filter(is_active=True).exclude(email="")
     ] or [(settings.SERVICE_EMAIL, settings.LANGUAGE_CODE, None)]
