@@ -29,7 +29,10 @@ class NotificationPreferencesForm(forms.ModelForm):
             "preferred_language": _("Language of messages and of the portal"),
         }
         help_texts = {
-            "quiet_hours_start": _("For example 21:00. Leave both empty for none."),
+            "quiet_hours_start": _(
+                "We send no SMS between these two times; emails wait in your "
+                "inbox. For example 21:00. Leave both empty for none."
+            ),
             "quiet_hours_end": _("For example 08:00."),
         }
 
