@@ -20,6 +20,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -136,7 +137,7 @@ def test_the_whole_journey_of_a_parent(page, live_server, axe, language):
     journey.audit()
     journey.submit("main form")
     page.get_by_role("heading", name=journey.words["greeting"]).wait_for()
-    user = UserFactory._meta.model.objects.get(email=email)
+    user = get_user_model().objects.get(email=email)
 
     # 2. Complete the file, then the son's.
     page.locator("main a[href$='/patients/new/']").first.click()
