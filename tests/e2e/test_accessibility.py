@@ -47,6 +47,7 @@ class PortalScene:
     care_request: object
     proposal: object
     appointment: object
+    held: object
     invoice: object
     quote: object
     claim: object
@@ -127,6 +128,15 @@ def build_portal_scene() -> PortalScene:
         by=user,
         via=Face.PORTAL,
     )
+    held = appointments.book_appointment(
+        patient=patient,
+        practitioner=practitioner,
+        kind=ConsultationType.Kind.FIRST_VISIT,
+        starts_at=slots[12].starts_at,
+        by=user,
+        via=Face.PORTAL,
+        hold=True,
+    )
     care_request = CareRequestFactory(patient=patient, state=CareRequest.State.RECEIVED)
     proposal = appointments.propose_slots(
         patient=patient,
@@ -181,6 +191,7 @@ def build_portal_scene() -> PortalScene:
         care_request=care_request,
         proposal=proposal,
         appointment=appointment,
+        held=held,
         invoice=invoice,
         quote=quote,
         claim=claims[Payer.AMC],
@@ -222,7 +233,11 @@ def portal_pages(scene: PortalScene) -> list[str]:
         reverse(
             "appointments:detail", kwargs={"public_id": scene.appointment.public_id}
         ),
+        reverse(
+            "appointments:prepare", kwargs={"public_id": scene.appointment.public_id}
+        ),
         f"{booking}?starts_at={starts_at}&kind={scene.free_slot.kind}",
+        reverse("appointments:hold", kwargs={"public_id": scene.held.public_id}),
         reverse(
             "appointments:proposal", kwargs={"public_id": scene.proposal.public_id}
         ),
