@@ -221,14 +221,14 @@ def _listing_sql() -> tuple[str, str]:
     place = PracticePlace._meta.db_table
     # Only table names of the models go into these strings, never input.
     specialties = (
-        "SELECT COALESCE(jsonb_agg(jsonb_build_object("  # noqa: S608
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object("  # noqa: S608  # nosec B608
         "'code', s.code, 'name', s.name, 'name_en', s.name_en) "
         "ORDER BY s.sort_order, s.name), '[]'::jsonb) "
         f"FROM {through} AS t JOIN {specialty} AS s ON s.id = t.specialty_id "
         f'WHERE t.practitioner_id = "{practitioner}"."id"'
     )
     places = (
-        "SELECT COALESCE(jsonb_agg(jsonb_build_object("  # noqa: S608
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object("  # noqa: S608  # nosec B608
         "'public_id', pl.public_id, 'name', pl.name, 'address', pl.address, "
         "'postal_code', pl.postal_code, 'commune', pl.commune, "
         "'latitude', pl.latitude, 'longitude', pl.longitude, 'phone', pl.phone, "
@@ -244,10 +244,10 @@ def with_listing(queryset: QuerySet) -> QuerySet:
     """Fold specialties and active places into each row as JSON arrays."""
     specialties, places = _listing_sql()
     return queryset.annotate(
-        specialty_items=RawSQL(  # noqa: S611 - fixed SQL, no parameters
+        specialty_items=RawSQL(  # noqa: S611 - fixed SQL, no parameters  # nosec B611
             f"({specialties})", (), output_field=JSONField()
         ),
-        place_items=RawSQL(  # noqa: S611 - fixed SQL, no parameters
+        place_items=RawSQL(  # noqa: S611 - fixed SQL, no parameters  # nosec B611
             f"({places})", (), output_field=JSONField()
         ),
     )

@@ -121,7 +121,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             "current": current,
             "may_replace": may_replace,
             "form": form,
-            "qr_svg": mark_safe(_qr_svg(pending.config_url)),  # noqa: S308 - our own SVG
+            "qr_svg": mark_safe(_qr_svg(pending.config_url)),  # noqa: S308 - our own SVG  # nosec B308 B703
             "secret": base64.b32encode(pending.bin_key).decode().rstrip("="),
             "config_url": pending.config_url,
         },
