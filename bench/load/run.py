@@ -93,9 +93,15 @@ def seed(bookings: int) -> dict:
     from appointments.models import Appointment
     from conciergerie.notifications.models import Message
     from tests.appointments.factories import free_slots, open_practitioner
-    from tests.factories import ApplicationFactory
+    from tests.factories import ApplicationFactory, UserFactory
     from tests.patients.factories import PatientFactory
+    from tests.specialists.factories import PractitionerFactory
 
+    # Each run adds its own practitioners and patients beside the earlier runs':
+    # their numbers (RPPS, e-mail addresses) start where no earlier run went.
+    start = int(time.time()) % 100_000_000
+    for factory_class in (PractitionerFactory, PatientFactory, UserFactory):
+        factory_class.reset_sequence(start)
     # Bookings of earlier runs would take the slots of this one.
     Appointment.objects.all().delete()
     Message.objects.all().delete()
