@@ -33,6 +33,7 @@ class ConciergerieAdminSite(OTPAdminSite):
 
         # Every list can be taken away as CSV (its columns, the role's hiding kept).
         self.add_action(export_csv, "export_csv")
+
     # The index opens on links to "my day" and, for managers, the dashboard.
     index_template = "reporting/admin/index.html"
 
