@@ -532,6 +532,13 @@ class QuoteQuerySet(models.QuerySet):
             return self.none()
         return self.filter(_addressed_to(user)).exclude(state=Quote.State.DRAFT)
 
+    def decidable_by(self, user) -> "QuoteQuerySet":
+        """Only the customer accepts or refuses a quote, never staff on their
+        behalf: the acceptance is the customer's consent to pay."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(_addressed_to(user)).exclude(state=Quote.State.DRAFT)
+
 
 class Quote(FSMModelMixin, BuyerSnapshot, Totals, TimeStampedModel):
     """A devis: what the service proposes, for the customer to accept or refuse."""

@@ -74,7 +74,7 @@ def quote_detail(request: HttpRequest, public_id) -> HttpResponse:
 @require_POST
 def quote_accept(request: HttpRequest, public_id) -> HttpResponse:
     quote = get_object_or_404(
-        Quote.objects.visible_to(request.user), public_id=public_id
+        Quote.objects.decidable_by(request.user), public_id=public_id
     )
     try:
         services.accept_quote(
@@ -96,7 +96,7 @@ def quote_accept(request: HttpRequest, public_id) -> HttpResponse:
 @require_POST
 def quote_refuse(request: HttpRequest, public_id) -> HttpResponse:
     quote = get_object_or_404(
-        Quote.objects.visible_to(request.user), public_id=public_id
+        Quote.objects.decidable_by(request.user), public_id=public_id
     )
     form = RefuseQuoteForm(request.POST)
     if not form.is_valid():
