@@ -173,3 +173,56 @@ def _restore_reference_data_after_transactional_tests(items):
         else:
             continue
         item.add_marker(pytest.mark.django_db(**options), append=False)
+
+
+#: The data migrations whose rows every test may rely on: (model that proves the
+#: rows are there, migration module, function).
+REFERENCE_DATA = [
+    ("auth.Group", "conciergerie.accounts.migrations.0002_roles", "create_roles"),
+    ("billing.VatRate", "billing.migrations.0004_seed_catalogue", "seed"),
+    (
+        "specialists.Specialty",
+        "specialists.migrations.0004_specialty_catalogue",
+        "load",
+    ),
+    (
+        "reimbursements.ActTariff",
+        "reimbursements.migrations.0003_reference_tariffs",
+        "load_reference_tariffs",
+    ),
+    (
+        "procedures.Procedure",
+        "conciergerie.procedures.migrations.0002_seed_procedures",
+        "seed",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_present(request):
+    """Serialized rollback restores reference rows at the start of the next
+    transactional test, but not every ordering of fixtures lets it run first (a
+    live server thread or a session-wide fixture may read the database before).
+    Put back what a flush took, from the same functions the migrations run."""
+    if not ({"transactional_db", "live_server"} & set(request.fixturenames)):
+        marker = request.node.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.core.management.sql import emit_post_migrate_signal
+
+    missing = [
+        (module, function)
+        for label, module, function in REFERENCE_DATA
+        if not apps.get_model(label).objects.exists()
+    ]
+    roles_have_rights = apps.get_model("auth.Group").permissions.through.objects
+    if not missing and roles_have_rights.exists():
+        return
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    for module, function in missing:
+        getattr(import_module(module), function)(apps, None)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
