@@ -113,6 +113,9 @@ class Worker:
         )
         return self
 
+    def has_exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
     def kill(self) -> None:
         """kill -9 the worker and its pool children, mid-task or not."""
         if self.process is not None and self.process.poll() is None:
@@ -123,7 +126,11 @@ class Worker:
     def stop(self) -> None:
         if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:  # the whole group has already exited
+            self.process = None
+            return
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:

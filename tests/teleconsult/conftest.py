@@ -33,6 +33,8 @@ def _video(settings, tmp_path):
     FakeProvider.reachable = True
     LocmemSmsBackend.reset()
     yield
+    # A class attribute outlives the test: put it back for the browser tests.
+    FakeProvider.reachable = True
     LocmemSmsBackend.reset()
 
 
