@@ -210,41 +210,35 @@ def sla_breaches(filters: kpis.Filters) -> Panel:
 
 def appointment_outcomes(filters: kpis.Filters) -> Panel:
     outcomes = kpis.appointment_outcomes(filters)
-    title = gettext("No-shows and late cancellations")
     rates = [
         (gettext("No-show rate"), outcomes.no_show),
         (gettext("Late cancellation rate"), outcomes.late_cancellation),
     ]
-    chart = bar_chart(
-        title=title,
-        description=str(DEFINITIONS["appointment_outcomes"]),
-        bars=[(label, rate.percent) for label, rate in rates],
-        format_value=percent,
-    )
-    return Panel(
-        key="appointment_outcomes",
-        title=title,
-        chart=chart,
-        lines=[_rate_line(label, rate) for label, rate in rates],
+    return _rates_panel(
+        "appointment_outcomes", gettext("No-shows and late cancellations"), rates
     )
 
 
 def reminder_delivery(filters: kpis.Filters) -> Panel:
     rates = kpis.reminder_delivery(filters)
-    title = gettext("Reminder delivery rate")
     names = {"sms": gettext("SMS"), "email": gettext("Email"), "all": gettext("All")}
     ordered = [(names.get(channel, channel), rate) for channel, rate in rates.items()]
+    return _rates_panel("reminder_delivery", gettext("Reminder delivery rate"), ordered)
+
+
+def _rates_panel(key: str, title: str, rates: list) -> Panel:
+    """A panel of named rates: one bar and one line of figures per rate."""
     chart = bar_chart(
         title=title,
-        description=str(DEFINITIONS["reminder_delivery"]),
-        bars=[(label, rate.percent) for label, rate in ordered],
+        description=str(DEFINITIONS[key]),
+        bars=[(label, rate.percent) for label, rate in rates],
         format_value=percent,
     )
     return Panel(
-        key="reminder_delivery",
+        key=key,
         title=title,
         chart=chart,
-        lines=[_rate_line(label, rate) for label, rate in ordered],
+        lines=[_rate_line(label, rate) for label, rate in rates],
     )
 
 
