@@ -35,18 +35,29 @@ def declared_role_permissions() -> dict[str, set[str]]:
     return declared
 
 
-def sync_role_permissions(**kwargs) -> None:
-    """Create the role groups and give each exactly its declared permissions."""
+def sync_role_permissions(sender=None, **kwargs) -> None:
+    """Create the role groups and give each exactly its declared permissions.
+
+    `post_migrate` is sent once per app, and each app's permissions are created
+    by its own sending: the groups are only complete after the last app's, so
+    the earlier sendings are skipped (a migrate used to spend seconds here)."""
     from django.contrib.auth.models import Group, Permission
 
+    if sender is not None and sender is not _last_app_with_models():
+        return
+    known = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
     for role, wanted in declared_role_permissions().items():
         group, _created = Group.objects.get_or_create(name=role)
-        permissions = []
-        for dotted in sorted(wanted):
-            app_label, codename = dotted.split(".", 1)
-            permission = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if permission is not None:  # the model may not be migrated yet
-                permissions.append(permission)
-        group.permissions.set(permissions)
+        # A model not migrated yet has no permission rows: it is skipped.
+        group.permissions.set([known[dotted] for dotted in wanted if dotted in known])
+
+
+def _last_app_with_models():
+    """The app `post_migrate` is sent for last (it skips apps without models)."""
+    configs = [config for config in apps.get_app_configs() if config.models_module]
+    return configs[-1] if configs else None
