@@ -175,7 +175,9 @@ def test_confirming_an_expired_hold_is_refused(patient, practitioner, settings):
 
 
 def test_the_sweep_expires_stale_holds_only(patient, other_patient, practitioner):
-    first, second = free_slots(practitioner)[:2]
+    first, second = free_slots(
+        practitioner, after=timezone.now() + timedelta(hours=48)
+    )[:2]
     live = book(other_patient, practitioner, second, hold=True)
     stale = book(patient, practitioner, first, hold=True)
     Appointment.objects.filter(pk=stale.pk).update(

@@ -54,7 +54,7 @@ def test_proposing_tells_the_patient_with_a_signed_link(proposal, patient):
 
 
 def test_only_the_concierge_proposes(patient, practitioner):
-    slot = free_slots(practitioner)[0]
+    slot = free_slots(practitioner, after=timezone.now() + timedelta(hours=48))[0]
 
     with pytest.raises(PermissionDenied):
         services.propose_slots(
