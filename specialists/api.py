@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from conciergerie.api import ErrorSerializer
 
+from . import slot_cache
 from .availability import PARIS, Slot, compute_slots, load_schedules
 from .geocoding import GeoPoint, geocode, parse_place
 from .models import (
@@ -706,18 +707,20 @@ class PractitionerSlotsApi(APIView):
         params = SlotParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         start, end = params.validated_data["start"], params.validated_data["end"]
-        visible = Practitioner.objects.visible_to(request.user).filter(
-            public_id=public_id
+        practitioner_id = (
+            Practitioner.objects.visible_to(request.user)
+            .filter(public_id=public_id)
+            .values_list("pk", flat=True)
+            .first()
         )
-        schedules = load_schedules(Q(pk__in=visible.values("pk")), start, end)
-        if not schedules:
+        if practitioner_id is None:
             raise Http404
-        schedule = next(iter(schedules.values()))
-        slots = compute_slots(
-            schedule, start=start, end=end, kind=params.validated_data.get("kind")
-        )
-        return Response(
-            {
+        kind = params.validated_data.get("kind")
+
+        def payload() -> dict[str, Any]:
+            schedule = load_schedules([practitioner_id], start, end)[practitioner_id]
+            slots = compute_slots(schedule, start=start, end=end, kind=kind)
+            return {
                 "practitioner": str(schedule.public_id),
                 # In UTC like the slots: a far past date in Paris time has a
                 # local mean time offset with seconds, which RFC 3339 refuses.
@@ -725,7 +728,12 @@ class PractitionerSlotsApi(APIView):
                 "end": _utc(end),
                 "slots": [_slot_data(slot, schedule) for slot in slots],
             }
-        )
+
+        # Keyed by the parameters as asked: without `from`, "now" is the moment
+        # the cached answer was computed, at most a cache lifetime ago.
+        asked = request.query_params
+        params_key = "|".join(asked.get(name, "") for name in ("from", "to", "kind"))
+        return Response(slot_cache.cached(practitioner_id, params_key, payload))
 
 
 def _utc(moment: datetime) -> str:

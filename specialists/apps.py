@@ -21,9 +21,23 @@ class SpecialistsConfig(AppConfig):
     verbose_name = _("Specialist directory, availability and matching")
 
     def ready(self) -> None:
-        from . import catalogue
+        from . import catalogue, slot_cache
+        from .models import (
+            AvailabilityException,
+            ConsultationType,
+            OpeningHours,
+            PracticePlace,
+            Practitioner,
+        )
 
         catalogue.connect()
+        slot_cache.connect(
+            Practitioner,
+            PracticePlace,
+            OpeningHours,
+            ConsultationType,
+            AvailabilityException,
+        )
 
     role_permissions = {
         "medical_adviser": [

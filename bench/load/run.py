@@ -186,7 +186,7 @@ def requests_for(world: dict):
             path = "/api/v1/specialists/?specialty=cardiology"
             yield kind, "GET", path, api, b"", {200}
         elif kind == "api free slots":
-            path = f"/api/v1/specialists/{practitioner}/slots/?start={day}"
+            path = f"/api/v1/specialists/{practitioner}/slots/?from={day}"
             yield kind, "GET", path, api, b"", {200}
         else:
             slot = next(slots)

@@ -268,14 +268,48 @@ def test_slots_cost_a_constant_number_of_queries(
             ends_at=time(19),
         )
 
-    with django_assert_max_num_queries(4):
-        response = reader.get(
-            f"/api/v1/specialists/{practitioner.public_id}/slots/",
-            {"to": (timezone.localdate() + timedelta(days=28)).isoformat()},
-        )
+    path = f"/api/v1/specialists/{practitioner.public_id}/slots/"
+    asked = {"to": (timezone.localdate() + timedelta(days=28)).isoformat()}
 
-    assert response.status_code == 200
+    # The token and its user, the partner's rate, who may see the practitioner,
+    # the schedule and the bookings.
+    with django_assert_max_num_queries(5):
+        response = reader.get(path, asked)
+    # Asked again: the token, its user and the visibility; the rest is cached.
+    with django_assert_max_num_queries(3):
+        again = reader.get(path, asked)
+
+    assert response.status_code == again.status_code == 200
     assert len(response.json()["slots"]) > 100
+    assert again.json() == response.json()
+
+
+def test_a_booking_refreshes_the_cached_slots_at_once(reader, db, settings):
+    from tests.appointments.factories import AppointmentFactory
+
+    settings.SPECIALISTS_BUSY_INTERVALS = "appointments.availability.busy_intervals"
+
+    practitioner = cardiologist()
+    OpeningHoursFactory(
+        practitioner=practitioner,
+        place=practitioner.places.get(),
+        weekday=(timezone.localdate() + timedelta(days=3)).weekday(),
+        starts_at=time(8),
+        ends_at=time(12),
+    )
+    path = f"/api/v1/specialists/{practitioner.public_id}/slots/"
+    before = reader.get(path).json()["slots"]
+    first = before[0]
+
+    AppointmentFactory(
+        practitioner=practitioner,
+        starts_at=first["starts_at"],
+        ends_at=first["ends_at"],
+    )
+    after = reader.get(path).json()["slots"]
+
+    assert first["starts_at"] not in {slot["starts_at"] for slot in after}
+    assert len(after) < len(before)
 
 
 def test_the_specialty_catalogue_lists_exams_and_intake_questions(reader, db):
