@@ -499,6 +499,10 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="") or REDIS_URL
 CELERY_RESULT_EXPIRES = timedelta(hours=1)
+# No caller waits for a task's return value (the database holds the outcome), and a
+# stored result would make every publish subscribe to the result store first: with
+# Redis away, that blocks the request for its reconnection retries, then raises.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -552,6 +556,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications-sweep-outbox": {
         "task": "conciergerie.notifications.tasks.sweep_outbox",
         "schedule": timedelta(seconds=NOTIFICATIONS_SWEEP_SECONDS),
+    },
+    "notifications-republish-parked-tasks": {
+        "task": "conciergerie.notifications.tasks.republish_parked_tasks",
+        "schedule": timedelta(minutes=1),
     },
     "clear-expired-sessions": {
         "task": "conciergerie.tasks.clear_expired_sessions",

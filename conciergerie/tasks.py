@@ -5,7 +5,8 @@ from django.core import management
 from django.utils import timezone
 
 
-@shared_task
+# The one task whose answer is read: it proves a worker is up.
+@shared_task(ignore_result=False)
 def ping() -> dict[str, str]:
     """Answer with the worker's clock: proves the broker and a worker are alive."""
     return {"pong": timezone.now().isoformat()}

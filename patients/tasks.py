@@ -81,7 +81,8 @@ def send_erasure_outcome(erasure_id: str, email: str, language: str = "fr") -> N
         )
 
 
-@shared_task(acks_late=True)
+# Events left unannounced are found again by announce_pending_care_request_events.
+@shared_task(acks_late=True, park_when_unpublished=False)
 def announce_care_request_event(event_id: int) -> None:
     """Side effects of one care request event (emails, webhooks, on-duty alert)."""
     services.care_requests.announce_event(event_id=event_id)

@@ -233,3 +233,28 @@ class Message(FSMModelMixin, TimeStampedModel):
         self.failed_at = timezone.now()
         self.error_code = error_code
         self.last_error = error
+
+
+class ParkedTask(models.Model):
+    """A task the broker could not take when its transaction committed.
+
+    The change it follows is saved; the task waits here until the broker is back
+    and `republish_parked_tasks` hands it over (see conciergerie/celery.py).
+    """
+
+    name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(
+        _("keyword arguments"), default=dict, encoder=DjangoJSONEncoder
+    )
+    parked_at = models.DateTimeField(_("parked at"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts to publish"), default=0)
+
+    class Meta:
+        ordering = ["parked_at", "pk"]
+        indexes = [models.Index(fields=["parked_at", "id"])]
+        verbose_name = _("parked task")
+        verbose_name_plural = _("parked tasks")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.args} {self.kwargs}"
