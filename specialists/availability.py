@@ -384,7 +384,8 @@ def free_slots(
     if duration is None:
         return []
     now = now or timezone.now()
-    earliest = max(start, now + schedule.minimum_notice)
+    notice = max(schedule.minimum_notice, booking_notice(kind))
+    earliest = max(start, now + notice)
     latest = min(end, now + schedule.horizon)
     if earliest >= latest:
         return []
@@ -438,6 +439,18 @@ def free_slots(
             candidate += step
     slots.sort(key=lambda slot: slot.starts_at)
     return slots[:limit] if limit is not None else slots
+
+
+def booking_notice(kind: str) -> timedelta:
+    """How long before its start a slot of this kind can still be booked.
+
+    The booking rules (`APPOINTMENT_NOTICE_RULES`, applied by the appointments
+    app) refuse a slot closer than this: the directory never offers one, even
+    for a practitioner whose own minimum notice is shorter.
+    """
+    rules = getattr(settings, "APPOINTMENT_NOTICE_RULES", None) or {}
+    default = rules.get("default", {}).get("book", 0)
+    return timedelta(minutes=rules.get(kind, {}).get("book", default))
 
 
 def _merge(intervals: Sequence[Interval]) -> list[Interval]:

@@ -1,15 +1,16 @@
 """Booking, holds, confirmation, cancellation, moves and outcomes (services)."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from appointments import services
+from appointments import rules, services
 from appointments.models import Appointment, AppointmentEvent, Face, NoShowFlag
 from conciergerie.accounts.roles import Role
 from conciergerie.notifications.models import Message
+from specialists.availability import PARIS
 from specialists.models import ConsultationType
 from tests.appointments.conftest import error_codes
 from tests.appointments.factories import AppointmentFactory, free_slots, slot_after
@@ -94,15 +95,36 @@ def test_a_taken_slot_answers_slot_taken_with_fresh_alternatives(
 
 
 def test_booking_too_close_to_the_start_is_refused(patient, practitioner, settings):
+    slot = slot_after(practitioner, hours=3)
+    # The notice grows after the slot was offered (the directory no longer
+    # offers slots inside it): booking it is refused.
     settings.APPOINTMENT_NOTICE_RULES = {
         "default": {"book": 24 * 60, "cancel": 60, "reschedule": 60}
     }
-    slot = slot_after(practitioner, hours=3)
 
     with pytest.raises(ValidationError) as error:
         book(patient, practitioner, slot)
 
     assert error_codes(error.value) == {"booking_notice"}
+
+
+def test_the_directory_offers_no_slot_inside_the_booking_notice(patient, practitioner):
+    # The fixture's practitioner receives 08:00-20:00 every day with no minimum
+    # notice of their own: the booking notice (an hour by default, a quarter of
+    # an hour for a video) is the floor. At 10:05, the first in-person visit on
+    # the half-hour grid is 11:30, not 10:30.
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    at_ten = datetime.combine(tomorrow, time(10, 5), tzinfo=PARIS)
+    for kind in (Kind.FIRST_VISIT, Kind.TELECONSULTATION):
+        notice = rules.notice(kind, "book")
+        slots = free_slots(practitioner, kind=kind, after=at_ten, days=1, now=at_ten)
+        assert min(slot.starts_at for slot in slots) >= at_ten + notice
+        if kind == Kind.FIRST_VISIT:
+            assert slots[0].starts_at.astimezone(PARIS).time() == time(11, 30)
+
+    # So the first slot offered from now can always be booked.
+    booked = book(patient, practitioner, free_slots(practitioner)[0])
+    assert booked.state == Appointment.State.BOOKED
 
 
 def test_a_video_slot_books_a_video_appointment_without_place(patient, practitioner):
