@@ -23,6 +23,11 @@ def notice(kind: str, action: str) -> timedelta:
     return timedelta(minutes=minutes)
 
 
+def booking_notice(kind: str) -> timedelta:
+    """The notice to book this kind: the directory offers no slot inside it."""
+    return notice(kind, "book")
+
+
 def is_inside_notice(*, kind: str, starts_at: datetime, action: str, now: datetime):
     """True when `now` is later than the notice of `action` before `starts_at`."""
     return starts_at - now < notice(kind, action)

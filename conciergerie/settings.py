@@ -645,6 +645,9 @@ CARE_REQUEST_ANNOUNCE_GRACE_SECONDS = 120
 # called with (practitioner ids, start, end) that answers, in one query,
 # {practitioner id: [(start, end), ...]}. The appointments app points it at its own.
 SPECIALISTS_BUSY_INTERVALS = "appointments.availability.busy_intervals"
+# The booking notice of a consultation kind (a timedelta): the directory offers
+# no slot inside it. The appointments app answers from APPOINTMENT_NOTICE_RULES.
+SPECIALISTS_BOOKING_NOTICE = "appointments.rules.booking_notice"
 # How long a practitioner's free slots are served from the cache (any change to
 # their schedule or bookings refreshes them at once); 0 computes every time.
 SPECIALISTS_SLOTS_CACHE_SECONDS = env.int("SPECIALISTS_SLOTS_CACHE_SECONDS", default=60)

@@ -8,7 +8,8 @@ Bookings live in the appointments app, above this one: the busy intervals come
 from the function named by `settings.SPECIALISTS_BUSY_INTERVALS`, called with
 (practitioner ids, start, end) and answering, in one query, a mapping of
 practitioner id to (start, end) pairs. Until the appointments app plugs its
-function in, `no_bookings` says nobody is busy.
+function in, `no_bookings` says nobody is busy. Its booking notice comes the
+same way, from `settings.SPECIALISTS_BOOKING_NOTICE`.
 
 Computing the slots of one practitioner costs two queries: the schedule (hours,
 exceptions, consultation types and places folded into one row) and the bookings.
@@ -40,9 +41,9 @@ from .models import (
 PARIS = ZoneInfo("Europe/Paris")
 Interval = tuple[datetime, datetime]
 BusyIntervals = Mapping[int, Sequence[Interval]]
-BusySource = Callable[[Sequence[int], datetime, datetime], BusyIntervals]
 
 DEFAULT_BUSY_SOURCE = "specialists.availability.no_bookings"
+DEFAULT_BOOKING_NOTICE = "specialists.availability.no_booking_notice"
 Kind = ConsultationType.Kind
 
 
@@ -54,7 +55,8 @@ def no_bookings(
 
 
 @cache
-def _busy_source(path: str) -> BusySource:
+def _plugged(path: str) -> Callable:
+    """A function the app above plugs in by its dotted path in the settings."""
     return import_string(path)
 
 
@@ -65,7 +67,7 @@ def busy_intervals(
     if not practitioner_ids:
         return {}
     path = getattr(settings, "SPECIALISTS_BUSY_INTERVALS", None) or DEFAULT_BUSY_SOURCE
-    return _busy_source(path)(list(practitioner_ids), start, end)
+    return _plugged(path)(list(practitioner_ids), start, end)
 
 
 # --- The schedule of a practitioner, loaded in one query --------------------------
@@ -441,16 +443,21 @@ def free_slots(
     return slots[:limit] if limit is not None else slots
 
 
+def no_booking_notice(kind: str) -> timedelta:
+    """The booking notice used until booking rules exist: none."""
+    return timedelta(0)
+
+
 def booking_notice(kind: str) -> timedelta:
     """How long before its start a slot of this kind can still be booked.
 
-    The booking rules (`APPOINTMENT_NOTICE_RULES`, applied by the appointments
-    app) refuse a slot closer than this: the directory never offers one, even
-    for a practitioner whose own minimum notice is shorter.
+    The booking rules live in the appointments app, above this one: the function
+    named by `settings.SPECIALISTS_BOOKING_NOTICE` answers. The directory never
+    offers a slot closer than that, even for a practitioner whose own minimum
+    notice is shorter, so every slot offered can be booked.
     """
-    rules = getattr(settings, "APPOINTMENT_NOTICE_RULES", None) or {}
-    default = rules.get("default", {}).get("book", 0)
-    return timedelta(minutes=rules.get(kind, {}).get("book", default))
+    path = getattr(settings, "SPECIALISTS_BOOKING_NOTICE", None)
+    return _plugged(path or DEFAULT_BOOKING_NOTICE)(kind)
 
 
 def _merge(intervals: Sequence[Interval]) -> list[Interval]:
