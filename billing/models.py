@@ -528,9 +528,7 @@ class QuoteQuerySet(models.QuerySet):
         """Staff see every quote; others the quotes addressed to them."""
         if user.is_staff and user.has_perm("billing.view_quote"):
             return self
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(_addressed_to(user)).exclude(state=Quote.State.DRAFT)
+        return self.decidable_by(user)
 
     def decidable_by(self, user) -> "QuoteQuerySet":
         """Only the customer accepts or refuses a quote, never staff on their

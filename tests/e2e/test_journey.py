@@ -39,7 +39,6 @@ from specialists.models import ConsultationType
 from teleconsult.models import TeleconsultationSession
 from teleconsult.services import sessions
 from tests.factories import UserFactory
-from tests.teleconsult.conftest import FakeProvider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +75,6 @@ def _scenery(settings, tmp_path):
     settings.VIDEO_PROVIDER = "tests.teleconsult.conftest.FakeProvider"
     settings.VIDEO_DOMAIN = "meet.conciergerie.local"
     settings.SPECIALISTS_BUSY_INTERVALS = "appointments.availability.busy_intervals"
-    FakeProvider.reachable = True
     # A transactional test may start from flushed tables: reload reference rows.
     load_reference_data()
     if not VatRate.objects.exists():
