@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from conciergerie.accounts.roles import Role
 from tests.factories import UserFactory
@@ -85,9 +86,12 @@ def test_a_parent_switches_to_the_child_s_file_with_the_keyboard(
     page.goto(reverse("dashboard"))
     assert "Nadia Roux" in page.locator(".viewing-now").inner_text()
 
-    page.get_by_label("Switch to the file of").select_option(child.reference)
+    choice = page.get_by_label("Switch to the file of")
+    choice.select_option(child.reference)
+    expect(choice).to_have_value(child.reference)
     with page.expect_navigation():
         page.get_by_role("button", name="Switch").press("Enter")
 
-    assert "Jules Roux" in page.locator(".viewing-now").inner_text()
+    # Waits for the page the switch leads to (the redirect after the POST).
+    expect(page.locator(".viewing-now")).to_contain_text("Jules Roux")
     assert "Here is what is coming up for Jules." in page.content()
