@@ -79,6 +79,7 @@ class Worker:
     def __init__(self, env: dict[str, str], *, concurrency: int = 2) -> None:
         self.env = env
         self.concurrency = concurrency
+        self.restarts = 0
         self.process: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept for the test
             prefix="celery-worker-", suffix=".log", delete=False
@@ -115,6 +116,20 @@ class Worker:
 
     def has_exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
+
+    def supervise(self, *, most: int = 3) -> None:
+        """Start the worker again if it exited, as its container would.
+
+        A worker can give up on a broker that vanished under it (kombu fails to
+        rebuild its channel) and exit; in production the container restarts it.
+        """
+        if not self.has_exited():
+            return
+        crashed_output = self.output()
+        self.stop()
+        self.restarts += 1
+        assert self.restarts <= most, crashed_output
+        self.start()
 
     def kill(self) -> None:
         """kill -9 the worker and its pool children, mid-task or not."""

@@ -158,6 +158,7 @@ def run_reminders_through_crashes(appointments, own_redis, fakes, settings, caps
             deadline = time.monotonic() + (120 if total <= 1000 else 600)
             while time.monotonic() < deadline:
                 sweeps.append(services.sweep_outbox())
+                second.supervise()
                 if not restarted_again and delivered() >= (total * 2) // 3:
                     own_redis.restart()
                     restarted_again = True
@@ -201,6 +202,7 @@ def run_reminders_through_crashes(appointments, own_redis, fakes, settings, caps
         "of which accepted by the gateway, unanswered": len(caught_in_the_window),
         "tasks lost with Redis (queued rows)": lost_tasks,
         "redis restarts": own_redis.restarts,
+        "worker exits restarted as a supervisor would": second.restarts,
         "rows put back in line by the sweep": sum(s.recovered for s in sweeps),
         "sweeps run": len(sweeps),
         "requests on the wire": sum(wire.values()),
