@@ -97,6 +97,62 @@ def test_a_message_that_cannot_be_sent_is_refused_when_scheduled(overrides, code
     assert not Message.objects.exists()
 
 
+def spec(number: int, **overrides) -> services.MessageSpec:
+    fields = {
+        "key": f"test.batch:{number}:notice:sms",
+        "subject": f"test.batch:{number}",
+        "channel": "sms",
+        "to": "+33612345678",
+        "template": "notifications/notice",
+        "context": {"first_name": "Camille", "link": "https://example.fr/m/1"},
+        "due_at": timezone.now() + timedelta(hours=number),
+        "language": "fr",
+    }
+    return services.MessageSpec(**{**fields, **overrides})
+
+
+def test_a_batch_is_scheduled_in_three_queries_whatever_its_size(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    already = schedule(key="test.batch:0:notice:sms")
+    due = timezone.now() - timedelta(seconds=1)
+    specs = [spec(0), spec(1, due_at=due), *(spec(number) for number in range(2, 7))]
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        django_assert_num_queries(3),
+    ):
+        messages = services.schedule_messages(specs)
+
+    assert [message.key for message in messages] == [item.key for item in specs]
+    assert messages[0].pk == already.pk
+    assert [message.state for message in messages[1:]] == [State.QUEUED] + [
+        State.PENDING
+    ] * 5
+    assert messages[1].queued_at is not None
+    # Only the message due now is enqueued, once the transaction commits.
+    assert len(callbacks) == 1
+    assert Message.objects.count() == 7
+
+
+def test_one_invalid_message_schedules_none_of_its_batch():
+    with pytest.raises(ValidationError) as caught:
+        services.schedule_messages(
+            [spec(1), spec(2, context={"diagnosis": "asthma"}), spec(3)]
+        )
+
+    assert caught.value.code == "medical_content"
+    assert not Message.objects.exists()
+
+
+def test_a_key_given_twice_in_a_batch_makes_one_row():
+    first, second = services.schedule_messages([spec(1), spec(1, to="+33700000000")])
+
+    assert first.pk == second.pk
+    assert first.to == "+33612345678"
+    assert Message.objects.count() == 1
+
+
 def test_keys_and_subjects_are_built_from_the_object():
     user = MessageFactory().user
     from conciergerie.accounts.models import User
