@@ -182,3 +182,27 @@ def test_two_applications_of_one_organisation_see_the_same_referrals(
 
     assert response.status_code == 200
     assert PartnerApplication.objects.filter(organisation=clinic).count() == 2
+
+
+def test_a_call_reads_its_token_and_the_acting_owner_in_one_query(
+    client, app_and_secret
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    profile, secret = app_and_secret
+    issued = token_response(client, profile.application.client_id, secret)
+    bearer = f"Bearer {issued.json()['access_token']}"
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=bearer)
+
+    assert response.status_code == 200
+    reads = [
+        query["sql"]
+        for query in captured
+        if "oauth2_provider_accesstoken" in query["sql"]
+        or 'FROM "accounts_user"' in query["sql"]
+    ]
+    assert len(reads) == 1
+    assert '"accounts_user"' in reads[0]
