@@ -39,14 +39,14 @@ class AppointmentsConfig(AppConfig):
     verbose_name = _("Appointments, reminders and follow-up")
 
     def ready(self) -> None:
-        from specialists import slot_cache
+        from specialists import answer_cache
 
         from . import care
         from .models import Appointment
 
         care.register()
         # Bookings, holds, moves and cancellations change the free slots.
-        slot_cache.connect(Appointment)
+        answer_cache.slots.connect(Appointment, scope_of=answer_cache.practitioner_of)
 
     # Coordinators and advisers book and follow up; medical advisers alone handle
     # what carries health data (the pre-consultation file, prescriptions).

@@ -651,6 +651,12 @@ SPECIALISTS_BOOKING_NOTICE = "appointments.rules.booking_notice"
 # How long a practitioner's free slots are served from the cache (any change to
 # their schedule or bookings refreshes them at once); 0 computes every time.
 SPECIALISTS_SLOTS_CACHE_SECONDS = env.int("SPECIALISTS_SLOTS_CACHE_SECONDS", default=60)
+# How long an API search page is served from the cache (editing the directory
+# refreshes every page at once; next-available dates may lag that long); 0
+# searches every time.
+SPECIALISTS_SEARCH_CACHE_SECONDS = env.int(
+    "SPECIALISTS_SEARCH_CACHE_SECONDS", default=60
+)
 # Weights of the matching score's criteria (see specialists.matching).
 SPECIALISTS_MATCH_WEIGHTS = {
     "specialty": 4.0,

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -27,7 +28,7 @@ from rest_framework.views import APIView
 
 from conciergerie.api import ErrorSerializer
 
-from . import slot_cache
+from . import answer_cache
 from .availability import PARIS, Slot, compute_slots, load_schedules
 from .geocoding import GeoPoint, geocode, parse_place
 from .models import (
@@ -456,6 +457,17 @@ class PractitionerListApi(APIView):
         ],
     )
     def get(self, request: Request) -> Response:
+        # Only answers are cached, never errors: a hit was valid when computed.
+        # Who asks decides what they may see, the language names the specialties
+        # and the address asked builds the page links.
+        asked = f"{request.user.pk}|{get_language()}|{request.build_absolute_uri()}"
+        return Response(
+            answer_cache.searches.cached(
+                answer_cache.DIRECTORY, asked, lambda: self.search(request)
+            )
+        )
+
+    def search(self, request: Request) -> dict[str, Any]:
         params = SearchParamsSerializer(data=request.query_params)
         page = PageParamsSerializer(data=request.query_params)
         params_valid, page_valid = params.is_valid(), page.is_valid()
@@ -478,15 +490,13 @@ class PractitionerListApi(APIView):
         if not rows and not _specialty_exists(filters.specialty):
             raise serializers.ValidationError({"specialty": [_unknown_specialty()]})
         has_next = len(rows) > limit
-        return Response(
-            {
-                "next": _page_link(request, offset + limit) if has_next else None,
-                "previous": (
-                    _page_link(request, max(0, offset - limit)) if offset else None
-                ),
-                "results": [practitioner_payload(row) for row in rows[:limit]],
-            }
-        )
+        return {
+            "next": _page_link(request, offset + limit) if has_next else None,
+            "previous": (
+                _page_link(request, max(0, offset - limit)) if offset else None
+            ),
+            "results": [practitioner_payload(row) for row in rows[:limit]],
+        }
 
 
 def _specialty_exists(code: str) -> bool:
@@ -733,7 +743,7 @@ class PractitionerSlotsApi(APIView):
         # the cached answer was computed, at most a cache lifetime ago.
         asked = request.query_params
         params_key = "|".join(asked.get(name, "") for name in ("from", "to", "kind"))
-        return Response(slot_cache.cached(practitioner_id, params_key, payload))
+        return Response(answer_cache.slots.cached(practitioner_id, params_key, payload))
 
 
 def _utc(moment: datetime) -> str:

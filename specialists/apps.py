@@ -21,22 +21,31 @@ class SpecialistsConfig(AppConfig):
     verbose_name = _("Specialist directory, availability and matching")
 
     def ready(self) -> None:
-        from . import catalogue, slot_cache
+        from . import answer_cache, catalogue
         from .models import (
             AvailabilityException,
             ConsultationType,
             OpeningHours,
             PracticePlace,
             Practitioner,
+            Specialty,
         )
 
         catalogue.connect()
-        slot_cache.connect(
+        answer_cache.slots.connect(
             Practitioner,
             PracticePlace,
             OpeningHours,
             ConsultationType,
             AvailabilityException,
+            scope_of=answer_cache.practitioner_of,
+        )
+        answer_cache.searches.connect(
+            Practitioner,
+            PracticePlace,
+            Specialty,
+            Practitioner.specialties.through,
+            scope_of=lambda instance: answer_cache.DIRECTORY,
         )
 
     role_permissions = {

@@ -16,7 +16,7 @@ from django_fsm import can_proceed
 
 from conciergerie.accounts.models import User
 
-from . import availability, tasks
+from . import answer_cache, availability, tasks
 from .models import (
     Practitioner,
     Review,
@@ -63,6 +63,9 @@ def refresh_search_columns(*, practitioner_ids: Iterable[int] | None = None) -> 
             """,  # noqa: S608 - table names come from the models, values are bound  # nosec B608
             [] if ids is None else [ids],
         )
+    # Imports and the demo write practitioners in bulk, without signals: the
+    # search answers of the directory they changed must go too.
+    answer_cache.searches.invalidate(answer_cache.DIRECTORY)
 
 
 def refresh_availability(
