@@ -74,7 +74,7 @@ proof: install system-deps services messages
 	$(VENV)/bin/pytest -q -m proof --proof $(PYTEST_ARGS)
 
 bench: install services messages
-	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@status=0; for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
 
 # Mixed load on real gunicorn workers, PostgreSQL and Redis, against a bare view:
 # figures in bench/load/results.json and docs/performance-load.svg.

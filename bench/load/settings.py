@@ -1,23 +1,17 @@
 """Settings of the gunicorn workers under load: production's stores, test's keys.
 
-The test settings give keys and hosts without a .env; on top of them the cache is
-production's (django-redis, falling back to memory) and Celery publishes to the
-real Redis instead of running tasks in the request, as in production. The
-partner throttle is raised: the load comes from one partner on purpose.
+On top of the benchmarks' settings (production's cache on Redis), Celery
+publishes to the real Redis instead of running tasks in the request, as in
+production. The partner throttle is raised: the load comes from one partner on
+purpose.
 """
 
 import os
 
-from conciergerie.settings_test import *  # noqa: F403
+from bench.settings import *  # noqa: F403
 
 REDIS_URL = os.environ["REDIS_URL"]
-CACHES = {
-    "default": {
-        "BACKEND": "conciergerie.cache.FailoverRedisCache",
-        "LOCATION": REDIS_URL,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-    }
-}
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 API_THROTTLE_PARTNER = "1000000/min"
