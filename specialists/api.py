@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -743,7 +744,18 @@ class PractitionerSlotsApi(APIView):
         # the cached answer was computed, at most a cache lifetime ago.
         asked = request.query_params
         params_key = "|".join(asked.get(name, "") for name in ("from", "to", "kind"))
-        return Response(answer_cache.slots.cached(practitioner_id, params_key, payload))
+        renderer = request.accepted_renderer
+        if not isinstance(renderer, JSONRenderer):  # the browsable API
+            answer = answer_cache.slots.cached(practitioner_id, params_key, payload)
+            return Response(answer)
+        # Two weeks of slots is a large document: JSON clients get the bytes
+        # rendered once, not a structure to unpickle and encode again.
+        body = answer_cache.slots.cached(
+            practitioner_id,
+            f"{params_key}|json",
+            lambda: renderer.render(payload(), renderer_context={"request": request}),
+        )
+        return HttpResponse(body, content_type=renderer.media_type)
 
 
 def _utc(moment: datetime) -> str:

@@ -11,8 +11,10 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET
 
+from . import answer_cache
 from .availability import PARIS, compute_slots, load_schedules
 from .forms import SearchForm, SlotsForm
 from .models import ConsultationType, Practitioner, Review
@@ -31,10 +33,19 @@ def search(request: HttpRequest) -> HttpResponse:
     searched = form.is_bound and form.is_valid()
     if searched or not form.is_bound:
         filters = form.to_filters() if searched else SearchForm.base_filters()
-        rows = list(
-            Practitioner.objects.visible_to(request.user)
-            .search(filters)
-            .with_listing()[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]
+
+        def page_rows() -> list[Practitioner]:
+            return list(
+                Practitioner.objects.visible_to(request.user)
+                .search(filters)
+                .with_listing()[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]
+            )
+
+        # The rows only (the page is rendered for each visitor): who asks decides
+        # what they may see, the language names the specialties.
+        asked = f"{request.user.pk}|{get_language()}|{filters!r}|{page}"
+        rows = answer_cache.searches.cached(
+            answer_cache.DIRECTORY, f"portal|{asked}", page_rows
         )
         has_next = len(rows) > PAGE_SIZE
         results = rows[:PAGE_SIZE]
@@ -116,13 +127,22 @@ def detail(request: HttpRequest, public_id) -> HttpResponse:
     if kind not in schedule.bookable_kinds:
         kind = kinds[0][0] if kinds else ConsultationType.Kind.FIRST_VISIT
     slots = compute_slots(schedule, start=start, end=end, kind=kind)
+    booking_url = _booking_url(practitioner)
+    video = gettext("video")
     days: dict = defaultdict(list)
+    # A week holds a hundred slots or more: each comes formatted, so that the
+    # template prints strings instead of running filters on every one.
     for slot in slots:
-        days[slot.starts_at.astimezone(PARIS).date()].append(
+        local = slot.starts_at.astimezone(PARIS)
+        place = schedule.places.get(slot.place_id) if slot.place_id else None
+        # Encoded: a raw "+01:00" offset would read back as a space.
+        query = urlencode({"starts_at": slot.starts_at.isoformat(), "kind": slot.kind})
+        days[local.date()].append(
             {
-                "slot": slot,
-                "place": schedule.places.get(slot.place_id) if slot.place_id else None,
-                "booking_url": _booking_url(practitioner, slot),
+                "datetime": local.isoformat(),
+                "time": local.strftime("%H:%M"),
+                "where": video if slot.is_remote else (place.commune if place else ""),
+                "booking_url": f"{booking_url}?{query}" if booking_url else "",
             }
         )
     today = timezone.localdate()
@@ -149,22 +169,19 @@ def detail(request: HttpRequest, public_id) -> HttpResponse:
     )
 
 
-def _booking_url(practitioner: Practitioner, slot) -> str:
-    """Where a slot leads, once the appointments app names its booking page.
+def _booking_url(practitioner: Practitioner) -> str:
+    """Where the slots lead, once the appointments app names its booking page.
 
     `SPECIALISTS_SLOT_BOOKING_URL` is a URL name taking the practitioner's
-    `public_id`; the slot goes in the query string.
+    `public_id`; each slot adds itself in the query string.
     """
     name = getattr(settings, "SPECIALISTS_SLOT_BOOKING_URL", None)
     if not name:
         return ""
     try:
-        url = reverse(name, kwargs={"public_id": practitioner.public_id})
+        return reverse(name, kwargs={"public_id": practitioner.public_id})
     except NoReverseMatch:
         return ""
-    # Encoded: a raw "+01:00" offset would read back as a space.
-    query = urlencode({"starts_at": slot.starts_at.isoformat(), "kind": slot.kind})
-    return f"{url}?{query}"
 
 
 @require_GET

@@ -1,12 +1,13 @@
 """The portal's directory pages: search, profile with free slots, photos."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from conciergerie.accounts.roles import Role
+from specialists.availability import PARIS
 from tests.factories import UserFactory
 from tests.specialists.factories import (
     OpeningHoursFactory,
@@ -102,7 +103,8 @@ def test_the_profile_shows_free_slots_of_the_week(client, db):
     html = response.content.decode()
     assert "Échographie cardiaque." in html
     assert [day for day, _slots in response.context["days"]] == [tomorrow]
-    assert ">09:00</time>" in html
+    nine = datetime.combine(tomorrow, time(9), tzinfo=PARIS).isoformat()
+    assert f'<time datetime="{nine}">09:00</time>' in html
     assert ">09:30</time>" in html
     assert "Pas encore publié" not in html
 

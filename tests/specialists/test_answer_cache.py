@@ -1,14 +1,21 @@
-"""API search pages come from the cache until the directory changes."""
+"""Directory answers come from the cache until what they show changes."""
+
+from datetime import time, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from conciergerie.accounts.roles import Role
 from specialists.models import Specialty, VerificationRecord
 from specialists.services import verify_practitioner
 from tests.factories import UserFactory
-from tests.specialists.factories import PracticePlaceFactory, PractitionerFactory
+from tests.specialists.factories import (
+    OpeningHoursFactory,
+    PracticePlaceFactory,
+    PractitionerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +115,36 @@ def test_an_answer_is_never_served_to_someone_who_sees_otherwise(reader):
     reader.force_authenticate(UserFactory(role=Role.CARE_COORDINATOR))
 
     assert names(reader.get(SEARCH, asked)) == ["Durand"]
+
+
+def test_the_portal_search_shows_an_edited_practitioner_at_once(client):
+    practitioner = cardiologist(last_name="Lefèvre")
+    assert "Lefèvre" in client.get("/specialists/", {"q": "cardiologue"}).text
+
+    practitioner.last_name = "Lefebvre"
+    practitioner.save()
+
+    page = client.get("/specialists/", {"q": "cardiologue"}).text
+    assert "Lefebvre" in page
+    assert "Lefèvre" not in page
+
+
+def test_cached_slots_are_the_same_document_for_json_and_the_browsable_api(reader):
+    practitioner = cardiologist()
+    OpeningHoursFactory(
+        practitioner=practitioner,
+        place=practitioner.places.get(),
+        weekday=(timezone.localdate() + timedelta(days=3)).weekday(),
+        starts_at=time(8),
+        ends_at=time(10),
+    )
+    path = f"/api/v1/specialists/{practitioner.public_id}/slots/"
+
+    first, again = reader.get(path), reader.get(path)
+    browsable = reader.get(path, HTTP_ACCEPT="text/html")
+
+    assert first.status_code == again.status_code == browsable.status_code == 200
+    assert first["Content-Type"] == "application/json"
+    assert again.content == first.content
+    assert len(first.json()["slots"]) >= 4
+    assert first.json()["slots"][0]["starts_at"] in browsable.text
