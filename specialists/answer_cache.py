@@ -41,7 +41,9 @@ class VersionedAnswers:
     def _version_key(self, scope: Hashable) -> str:
         return f"specialists:{self.name}:version:{scope}"
 
-    def _version(self, scope: Hashable) -> int:
+    def version(self, scope: Hashable) -> int:
+        """The current version of a scope: part of the key of anything cached
+        elsewhere (a template fragment) that must go when the scope changes."""
         return cache.get_or_set(self._version_key(scope), 1, None) or 1
 
     def _bump(self, scopes: Iterable[Hashable]) -> None:
@@ -71,7 +73,7 @@ class VersionedAnswers:
         if seconds <= 0:
             return build()
         digest = hashlib.blake2b(params.encode(), digest_size=12).hexdigest()
-        key = f"specialists:{self.name}:{scope}:{self._version(scope)}:{digest}"
+        key = f"specialists:{self.name}:{scope}:{self.version(scope)}:{digest}"
         value = cache.get(key)
         if value is None:
             value = build()

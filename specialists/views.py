@@ -51,10 +51,15 @@ def search(request: HttpRequest) -> HttpResponse:
         results = rows[:PAGE_SIZE]
     query = request.GET.copy()
     query.pop("page", None)
+    # The form and the result cards are the same HTML for the same question, the
+    # same visitor and the same directory: the template keeps them under this key.
+    version = answer_cache.searches.version(answer_cache.DIRECTORY)
     return render(
         request,
         "specialists/search.html",
         {
+            "fragment_key": f"{version}|{request.user.pk}|{request.GET.urlencode()}",
+            "fragment_seconds": settings.SPECIALISTS_SEARCH_CACHE_SECONDS,
             "form": form,
             "results": [_card(practitioner) for practitioner in results],
             "page": page,

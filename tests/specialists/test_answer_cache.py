@@ -148,3 +148,18 @@ def test_cached_slots_are_the_same_document_for_json_and_the_browsable_api(reade
     assert again.content == first.content
     assert len(first.json()["slots"]) >= 4
     assert first.json()["slots"][0]["starts_at"] in browsable.text
+
+
+def test_the_portal_search_page_is_kept_per_language(client):
+    cardiologist(last_name="Lefèvre")
+
+    french = client.get("/specialists/", {"q": "cardiologue"}).text
+    english = client.get(
+        "/specialists/", {"q": "cardiologue"}, HTTP_ACCEPT_LANGUAGE="en"
+    ).text
+
+    assert "Rechercher" in french
+    assert "Cardiologie" in french
+    assert "Find a practitioner" in english
+    assert "Cardiology" in english
+    assert "Cardiologie" not in english
