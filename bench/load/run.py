@@ -98,8 +98,9 @@ def seed(bookings: int) -> dict:
     from tests.specialists.factories import PractitionerFactory
 
     # Each run adds its own practitioners and patients beside the earlier runs':
-    # their numbers (RPPS, e-mail addresses) start where no earlier run went.
-    start = int(time.time()) % 100_000_000
+    # their numbers (RPPS, e-mail addresses) start at this run's microsecond, so
+    # that two runs' ranges (a few hundred numbers each) never meet.
+    start = time.time_ns() // 1000 % 1_000_000_000
     for factory_class in (PractitionerFactory, PatientFactory, UserFactory):
         factory_class.reset_sequence(start)
     # Bookings of earlier runs would take the slots of this one.
