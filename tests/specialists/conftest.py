@@ -19,3 +19,11 @@ def error_codes(error) -> set[str]:
     if hasattr(error, "error_dict"):
         return {item.code for items in error.error_dict.values() for item in items}
     return {item.code for item in error.error_list}
+
+
+@pytest.fixture
+def reader(api_client, partner_client, partner_token):
+    """An API client with a partner token carrying specialists:read."""
+    token = partner_token(partner_client, "specialists:read")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+    return api_client

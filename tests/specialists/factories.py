@@ -115,3 +115,12 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     practitioner = factory.SubFactory(PractitionerFactory)
     rating = 5
     comment = "Très à l'écoute."
+
+
+def cardiologist(**kwargs) -> Practitioner:
+    """A verified cardiologist with one place (Paris 2e), listed to everyone."""
+    practitioner = PractitionerFactory(
+        verified=True, specialties=["cardiology"], **kwargs
+    )
+    PracticePlaceFactory(practitioner=practitioner)
+    return practitioner

@@ -8,33 +8,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conciergerie.accounts.roles import Role
-from specialists.models import Specialty, VerificationRecord
+from specialists.models import Practitioner, Specialty, VerificationRecord
 from specialists.services import verify_practitioner
 from tests.factories import UserFactory
 from tests.specialists.factories import (
     OpeningHoursFactory,
-    PracticePlaceFactory,
     PractitionerFactory,
+    cardiologist,
 )
 
 pytestmark = pytest.mark.django_db
 
 SEARCH = "/api/v1/specialists/"
-
-
-@pytest.fixture
-def reader(api_client, partner_client, partner_token):
-    token = partner_token(partner_client, "specialists:read")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
-    return api_client
-
-
-def cardiologist(**kwargs):
-    practitioner = PractitionerFactory(
-        verified=True, specialties=["cardiology"], **kwargs
-    )
-    PracticePlaceFactory(practitioner=practitioner)
-    return practitioner
 
 
 def names(response) -> list[str]:
@@ -129,16 +114,39 @@ def test_the_portal_search_shows_an_edited_practitioner_at_once(client):
     assert "Lefèvre" not in page
 
 
-def test_cached_slots_are_the_same_document_for_json_and_the_browsable_api(reader):
+def slots_path_of_a_cardiologist_open_in_three_days(*, until: time) -> str:
     practitioner = cardiologist()
     OpeningHoursFactory(
         practitioner=practitioner,
         place=practitioner.places.get(),
         weekday=(timezone.localdate() + timedelta(days=3)).weekday(),
         starts_at=time(8),
-        ends_at=time(10),
+        ends_at=until,
     )
-    path = f"/api/v1/specialists/{practitioner.public_id}/slots/"
+    return f"/api/v1/specialists/{practitioner.public_id}/slots/"
+
+
+def test_a_booking_refreshes_the_cached_slots_at_once(reader, settings):
+    from tests.appointments.factories import AppointmentFactory
+
+    settings.SPECIALISTS_BUSY_INTERVALS = "appointments.availability.busy_intervals"
+    path = slots_path_of_a_cardiologist_open_in_three_days(until=time(12))
+    before = reader.get(path).json()["slots"]
+    first = before[0]
+
+    AppointmentFactory(
+        practitioner=Practitioner.objects.get(),
+        starts_at=first["starts_at"],
+        ends_at=first["ends_at"],
+    )
+    after = reader.get(path).json()["slots"]
+
+    assert first["starts_at"] not in {slot["starts_at"] for slot in after}
+    assert len(after) < len(before)
+
+
+def test_cached_slots_are_the_same_document_for_json_and_the_browsable_api(reader):
+    path = slots_path_of_a_cardiologist_open_in_three_days(until=time(10))
 
     first, again = reader.get(path), reader.get(path)
     browsable = reader.get(path, HTTP_ACCEPT="text/html")
@@ -148,18 +156,3 @@ def test_cached_slots_are_the_same_document_for_json_and_the_browsable_api(reade
     assert again.content == first.content
     assert len(first.json()["slots"]) >= 4
     assert first.json()["slots"][0]["starts_at"] in browsable.text
-
-
-def test_the_portal_search_page_is_kept_per_language(client):
-    cardiologist(last_name="Lefèvre")
-
-    french = client.get("/specialists/", {"q": "cardiologue"}).text
-    english = client.get(
-        "/specialists/", {"q": "cardiologue"}, HTTP_ACCEPT_LANGUAGE="en"
-    ).text
-
-    assert "Rechercher" in french
-    assert "Cardiologie" in french
-    assert "Find a practitioner" in english
-    assert "Cardiology" in english
-    assert "Cardiologie" not in english

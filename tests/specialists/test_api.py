@@ -14,23 +14,8 @@ from tests.specialists.factories import (
     OpeningHoursFactory,
     PracticePlaceFactory,
     PractitionerFactory,
+    cardiologist,
 )
-
-
-@pytest.fixture
-def reader(api_client, partner_client, partner_token):
-    """An API client with a partner token carrying specialists:read."""
-    token = partner_token(partner_client, "specialists:read")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
-    return api_client
-
-
-def cardiologist(**kwargs):
-    practitioner = PractitionerFactory(
-        verified=True, specialties=["cardiology"], **kwargs
-    )
-    PracticePlaceFactory(practitioner=practitioner)  # Paris 2e
-    return practitioner
 
 
 def test_no_token_is_401(api_client, db):
@@ -282,34 +267,6 @@ def test_slots_cost_a_constant_number_of_queries(
     assert response.status_code == again.status_code == 200
     assert len(response.json()["slots"]) > 100
     assert again.json() == response.json()
-
-
-def test_a_booking_refreshes_the_cached_slots_at_once(reader, db, settings):
-    from tests.appointments.factories import AppointmentFactory
-
-    settings.SPECIALISTS_BUSY_INTERVALS = "appointments.availability.busy_intervals"
-
-    practitioner = cardiologist()
-    OpeningHoursFactory(
-        practitioner=practitioner,
-        place=practitioner.places.get(),
-        weekday=(timezone.localdate() + timedelta(days=3)).weekday(),
-        starts_at=time(8),
-        ends_at=time(12),
-    )
-    path = f"/api/v1/specialists/{practitioner.public_id}/slots/"
-    before = reader.get(path).json()["slots"]
-    first = before[0]
-
-    AppointmentFactory(
-        practitioner=practitioner,
-        starts_at=first["starts_at"],
-        ends_at=first["ends_at"],
-    )
-    after = reader.get(path).json()["slots"]
-
-    assert first["starts_at"] not in {slot["starts_at"] for slot in after}
-    assert len(after) < len(before)
 
 
 def test_the_specialty_catalogue_lists_exams_and_intake_questions(reader, db):

@@ -11,18 +11,10 @@ from specialists.availability import PARIS
 from tests.factories import UserFactory
 from tests.specialists.factories import (
     OpeningHoursFactory,
-    PracticePlaceFactory,
     PractitionerFactory,
     ReviewFactory,
+    cardiologist,
 )
-
-
-def cardiologist(**kwargs):
-    practitioner = PractitionerFactory(
-        verified=True, specialties=["cardiology"], **kwargs
-    )
-    PracticePlaceFactory(practitioner=practitioner)
-    return practitioner
 
 
 def test_the_search_page_lists_verified_practitioners_in_french(client, db):
