@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from conciergerie.accounts.roles import Role
 from specialists.models import Practitioner, Specialty, VerificationRecord
-from specialists.services import verify_practitioner
+from specialists.services import refresh_search_columns, verify_practitioner
 from tests.factories import UserFactory
 from tests.specialists.factories import (
     OpeningHoursFactory,
@@ -72,6 +72,17 @@ def test_a_new_specialty_of_a_practitioner_shows_at_once(reader):
     practitioner.specialties.add(Specialty.objects.get(code="dermatology"))
 
     assert names(reader.get(SEARCH, {"specialty": "dermatology"})) == ["Lefèvre"]
+
+
+def test_a_bulk_rewrite_of_the_search_columns_shows_at_once(reader):
+    # Imports and the demo write without signals, then refresh the search columns.
+    cardiologist(last_name="Lefèvre")
+    assert names(reader.get(SEARCH, {"q": "coeurologue"})) == []
+
+    Specialty.objects.filter(code="cardiology").update(keywords="coeurologue")
+    refresh_search_columns()
+
+    assert names(reader.get(SEARCH, {"q": "coeurologue"})) == ["Lefèvre"]
 
 
 def test_a_withdrawn_verification_removes_the_practitioner_at_once(reader):
