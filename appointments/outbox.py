@@ -13,6 +13,7 @@ reason): reminders are read on lock screens and shared phones.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -200,7 +201,7 @@ def _patient_messages(
     return specs
 
 
-def _schedule_for_patient(appointment: Appointment, **spec) -> list:
+def _schedule_for_patient(appointment: Appointment, **spec: Any) -> list:
     return outbox.schedule_messages(_patient_messages(appointment, **spec))
 
 
